@@ -42,11 +42,17 @@ pub struct ServerConfig {
     pub addr: String,
     /// Larger request bodies are refused with 413 before they are parsed.
     pub max_body_bytes: usize,
+    /// The shop's name, used by the prompt persona.
+    pub shop_name: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { addr: "127.0.0.1:8080".into(), max_body_bytes: 256 * 1024 }
+        ServerConfig {
+            addr: "127.0.0.1:8080".into(),
+            max_body_bytes: 256 * 1024,
+            shop_name: "暖居小家电旗舰店".into(),
+        }
     }
 }
 
@@ -84,7 +90,10 @@ pub struct KnowledgeConfig {
 
 impl Default for KnowledgeConfig {
     fn default() -> Self {
-        KnowledgeConfig { dir: PathBuf::from("knowledge"), top_k: 4 }
+        KnowledgeConfig {
+            dir: PathBuf::from("knowledge"),
+            top_k: 4,
+        }
     }
 }
 
@@ -96,7 +105,9 @@ pub struct PromptsConfig {
 
 impl Default for PromptsConfig {
     fn default() -> Self {
-        PromptsConfig { dir: PathBuf::from("prompts") }
+        PromptsConfig {
+            dir: PathBuf::from("prompts"),
+        }
     }
 }
 
@@ -108,7 +119,9 @@ pub struct RulesConfig {
 
 impl Default for RulesConfig {
     fn default() -> Self {
-        RulesConfig { dir: PathBuf::from("rules") }
+        RulesConfig {
+            dir: PathBuf::from("rules"),
+        }
     }
 }
 
@@ -123,7 +136,10 @@ pub struct ReviewConfig {
 
 impl Default for ReviewConfig {
     fn default() -> Self {
-        ReviewConfig { second_approval_categories: Vec::new(), extractive_fallback: true }
+        ReviewConfig {
+            second_approval_categories: Vec::new(),
+            extractive_fallback: true,
+        }
     }
 }
 
@@ -195,10 +211,33 @@ pub struct UserConfig {
     pub token_sha256: String,
 }
 
+impl Config {
+    /// The shop's name as the persona introduces it.
+    pub fn shop_name(&self) -> String {
+        self.server.shop_name.clone()
+    }
+
+    /// Answer length and sampling for the first provider (all providers share one prompt).
+    pub fn max_tokens(&self) -> u32 {
+        self.providers
+            .first()
+            .map_or(defaults::max_tokens(), |p| p.max_tokens)
+    }
+
+    pub fn temperature(&self) -> f32 {
+        self.providers
+            .first()
+            .map_or(defaults::temperature(), |p| p.temperature)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("could not read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is invalid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {var} is invalid: {message}")]
@@ -218,27 +257,40 @@ impl Config {
     }
 
     /// [`Config::load`] with an explicit environment, for tests.
-    pub fn load_with_env(path: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let default_path = Path::new(DEFAULT_FILE);
         let (file, text) = match path {
             Some(p) => (
                 p.to_path_buf(),
-                std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?,
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?,
             ),
             None if default_path.is_file() => (
                 default_path.to_path_buf(),
-                std::fs::read_to_string(default_path)
-                    .map_err(|source| ConfigError::Read { path: default_path.to_path_buf(), source })?,
+                std::fs::read_to_string(default_path).map_err(|source| ConfigError::Read {
+                    path: default_path.to_path_buf(),
+                    source,
+                })?,
             ),
             None => (PathBuf::from("<defaults>"), String::new()),
         };
-        let mut value: toml::Table = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: file.clone(), message: e.to_string() })?;
+        let mut value: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
         apply_env(&mut value, env)?;
-        let config: Config = toml::Value::Table(value)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { path: file, message: e.to_string() })?;
+        let config: Config =
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: file,
+                    message: e.to_string(),
+                })?;
         Ok(config)
     }
 }
@@ -248,14 +300,18 @@ impl Config {
 /// arrays), else taken as strings.
 fn apply_env(root: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
     for (var, raw) in env {
-        let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if !rest.contains("__") {
             continue; // e.g. KEFU_TEST_DATABASE_URL: not a config key
         }
         let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
         let value = parse_env_value(raw);
-        set_path(root, &path, value)
-            .map_err(|message| ConfigError::Env { var: var.clone(), message })?;
+        set_path(root, &path, value).map_err(|message| ConfigError::Env {
+            var: var.clone(),
+            message,
+        })?;
     }
     Ok(())
 }
@@ -263,7 +319,9 @@ fn apply_env(root: &mut toml::Table, env: &[(String, String)]) -> Result<(), Con
 fn parse_env_value(raw: &str) -> toml::Value {
     let probe = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&probe) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -280,7 +338,11 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
     set_value_path(entry, rest, value)
 }
 
-fn set_value_path(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+fn set_value_path(
+    node: &mut toml::Value,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     match node {
         toml::Value::Table(t) => set_path(t, path, value),
         toml::Value::Array(items) => {
@@ -307,7 +369,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

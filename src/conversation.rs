@@ -18,7 +18,10 @@ pub struct Turn {
 
 impl Turn {
     pub fn customer(text: impl Into<String>) -> Self {
-        Turn { role: Role::Customer, text: text.into() }
+        Turn {
+            role: Role::Customer,
+            text: text.into(),
+        }
     }
 }
 

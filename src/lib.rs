@@ -9,3 +9,5 @@ pub mod conversation;
 pub mod drafts;
 pub mod knowledge;
 pub mod llm;
+pub mod prompt;
+pub mod scenario;

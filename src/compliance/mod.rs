@@ -68,9 +68,16 @@ pub struct Grounding {
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     #[error("rules folder {path} could not be read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {message}")]
-    Invalid { file: String, line: usize, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// The rule set in force, swappable as a whole on reload.

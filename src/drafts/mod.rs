@@ -30,8 +30,6 @@ pub enum Mode {
     Model,
     /// Assembled from knowledge snippets without a model.
     Extractive,
-    /// No grounded answer: a person must write it.
-    Human,
 }
 
 /// The roles of the access-control model.
@@ -111,7 +109,9 @@ pub enum Decision {
         /// Set when a compliance officer overrides a `block`.
         override_reason: Option<String>,
     },
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,13 +165,23 @@ impl Store {
     }
 
     /// Applies a decision to a pending draft; exactly one of concurrent decisions wins.
-    pub async fn decide(&self, id: &str, actor: &Actor, decision: Decision) -> Result<Draft, StoreError> {
+    pub async fn decide(
+        &self,
+        id: &str,
+        actor: &Actor,
+        decision: Decision,
+    ) -> Result<Draft, StoreError> {
         let _ = (id, actor, decision);
         todo!("drafts: decide")
     }
 
     /// Appends an event not tied to a draft decision (reloads, exports, purges).
-    pub async fn record(&self, actor: &Actor, action: &str, payload: serde_json::Value) -> Result<AuditEvent, StoreError> {
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        action: &str,
+        payload: serde_json::Value,
+    ) -> Result<AuditEvent, StoreError> {
         let _ = (actor, action, payload);
         todo!("drafts: record")
     }

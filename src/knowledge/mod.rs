@@ -103,7 +103,10 @@ pub struct SearchResponse {
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeError {
     #[error("knowledge folder {path} could not be read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no knowledge could be loaded from {path}: {reason}")]
     Empty { path: PathBuf, reason: String },
     #[error("search index error: {0}")]

@@ -46,7 +46,10 @@ pub struct Generation {
 pub enum LlmError {
     /// No provider could take the request before its deadline (quota or open breakers).
     #[error("all providers are busy or unavailable; retry in {retry_after:?}")]
-    Unavailable { retry_after: Duration, detail: String },
+    Unavailable {
+        retry_after: Duration,
+        detail: String,
+    },
     /// Every provider failed; `detail` says how each one failed.
     #[error("every provider failed: {detail}")]
     Failed { detail: String },

@@ -1,0 +1,80 @@
+//! Builds the shared state from configuration: knowledge, rules, prompts, providers, store.
+//! Everything a request needs hangs off [`App`]; nothing is global.
+
+use std::sync::{Arc, RwLock};
+
+use crate::compliance::{Compliance, RulesError};
+use crate::config::Config;
+use crate::drafts::{Store, StoreError};
+use crate::knowledge::{KnowledgeBase, KnowledgeError, LoadReport};
+use crate::llm::Gateway;
+use crate::prompt::{PromptError, Prompts};
+
+pub struct App {
+    pub config: Config,
+    pub knowledge: Arc<KnowledgeBase>,
+    pub compliance: Arc<Compliance>,
+    prompts: RwLock<Arc<Prompts>>,
+    pub gateway: Gateway,
+    pub store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("knowledge: {0}")]
+    Knowledge(#[from] KnowledgeError),
+    #[error("rules: {0}")]
+    Rules(#[from] RulesError),
+    #[error("prompts: {0}")]
+    Prompts(#[from] PromptError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl App {
+    /// Loads everything and fails with a message naming the file at fault.
+    pub async fn build(config: Config) -> Result<(App, LoadReport), StartupError> {
+        let prompts = Prompts::load(&config.prompts.dir)?;
+        let compliance = Compliance::load(&config.rules.dir)?;
+        let dir = config.knowledge.dir.clone();
+        let (knowledge, report) = tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
+            .await
+            .map_err(|e| KnowledgeError::Index(format!("index build task failed: {e}")))??;
+        for err in &report.errors {
+            tracing::warn!("knowledge file skipped: {err}");
+        }
+        let gateway = Gateway::from_config(&config.providers);
+        let store = Store::open(&config.storage).await?;
+        let app = App {
+            prompts: RwLock::new(Arc::new(prompts)),
+            knowledge: Arc::new(knowledge),
+            compliance: Arc::new(compliance),
+            gateway,
+            store,
+            config,
+        };
+        Ok((app, report))
+    }
+
+    /// The prompts in force; a reload swaps them whole.
+    pub fn prompts(&self) -> Arc<Prompts> {
+        match self.prompts.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn knowledge_handle(&self) -> Arc<KnowledgeBase> {
+        self.knowledge.clone()
+    }
+
+    /// Recompiles the prompts; on error the previous ones stay in force.
+    pub fn reload_prompts(&self) -> Result<(), PromptError> {
+        let fresh = Arc::new(Prompts::load(&self.config.prompts.dir)?);
+        match self.prompts.write() {
+            Ok(mut p) => *p = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+}
