@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::auth::Users;
 use crate::compliance::{Compliance, RulesError};
 use crate::config::Config;
 use crate::drafts::{Store, StoreError};
@@ -17,6 +18,7 @@ pub struct App {
     prompts: RwLock<Arc<Prompts>>,
     pub gateway: Gateway,
     pub store: Store,
+    pub users: Users,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,10 @@ pub enum StartupError {
     Prompts(#[from] PromptError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("refusing to listen on {addr} without [[users]]: local-only mode (no tokens) binds to loopback only; configure users with tokens or use 127.0.0.1")]
+    Insecure { addr: String },
 }
 
 impl App {
@@ -45,7 +51,9 @@ impl App {
         }
         let gateway = Gateway::from_config(&config.providers);
         let store = Store::open(&config.storage).await?;
+        let users = Users::from_config(&config.users);
         let app = App {
+            users,
             prompts: RwLock::new(Arc::new(prompts)),
             knowledge: Arc::new(knowledge),
             compliance: Arc::new(compliance),
@@ -76,5 +84,34 @@ impl App {
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         Ok(())
+    }
+}
+
+impl App {
+    /// Reloads knowledge, rules and prompts, each atomically; a part that fails keeps its
+    /// previous version and the failure is reported, not raised. Every reload is audited.
+    pub async fn reload_all(&self, actor: &crate::drafts::Actor) -> serde_json::Value {
+        use serde_json::json;
+        let knowledge = self.knowledge_handle();
+        let knowledge = match tokio::task::spawn_blocking(move || knowledge.reload()).await {
+            Ok(Ok(report)) => json!({ "ok": true, "version": self.knowledge.version(), "report": report }),
+            Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+            Err(e) => json!({ "ok": false, "error": format!("reload task failed: {e}") }),
+        };
+        let rules = match self.compliance.reload() {
+            Ok(version) => json!({ "ok": true, "version": version }),
+            Err(e) => json!({ "ok": false, "error": e.to_string() }),
+        };
+        let prompts = match self.reload_prompts() {
+            Ok(()) => json!({ "ok": true }),
+            Err(e) => json!({ "ok": false, "error": e.to_string() }),
+        };
+        let report = json!({ "knowledge": knowledge, "rules": rules, "prompts": prompts });
+        for (action, part) in [("knowledge_reloaded", &report["knowledge"]), ("rules_reloaded", &report["rules"])] {
+            if let Err(e) = self.store.record(actor, action, part.clone()).await {
+                tracing::error!("could not audit {action}: {e}");
+            }
+        }
+        report
     }
 }

@@ -1,0 +1,303 @@
+//! The command line: parse, load configuration, run one command, map its outcome to an exit code
+//! (0 success, 1 a failed check or evaluation, 2 bad usage or input).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::compliance::{Compliance, Grounding, Verdict};
+use crate::config::Config;
+use crate::conversation::{Platform, Turn};
+use crate::drafts::{Actor, Role};
+use crate::knowledge::{KnowledgeBase, SearchRequest};
+use crate::pipeline::SuggestRequest;
+
+#[derive(Debug, Parser)]
+#[command(name = "kefu", version, about = "Grounded, compliance-checked reply drafts for e-commerce customer service")]
+pub struct Cli {
+    /// Configuration file (default: kefu.toml in the working directory when present, else built-in defaults).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service and web console.
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080 (overrides server.addr).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Load and index the knowledge folder, reporting what was skipped and why.
+    Index(KnowledgeArg),
+    /// Search the knowledge like the pipeline does.
+    Search {
+        query: String,
+        #[arg(long)]
+        platform: Option<Platform>,
+        #[arg(long)]
+        sku: Option<String>,
+        /// The day the customer asks (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+    /// Suggest a reply to one customer message and store it as a pending draft.
+    Suggest {
+        message: String,
+        #[arg(long)]
+        platform: Option<Platform>,
+        #[arg(long)]
+        sku: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check texts against the compliance rules (exit 1 when any text is blocked).
+    Check {
+        text: Option<String>,
+        /// One text a line.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate retrieval or compliance on a labelled set.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct KnowledgeArg {
+    /// Knowledge folder (overrides knowledge.dir).
+    #[arg(long)]
+    pub knowledge: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Recall@1, recall@k, MRR and no-answer accuracy over a query set.
+    Retrieval {
+        #[arg(long)]
+        queries: PathBuf,
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Precision and recall per verdict over a labelled case set.
+    Compliance {
+        #[arg(long)]
+        cases: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure with its exit code; the message is printed on stderr.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn input(message: impl std::fmt::Display) -> Self {
+        Failure { code: 2, message: message.to_string() }
+    }
+    fn failed(message: impl std::fmt::Display) -> Self {
+        Failure { code: 1, message: message.to_string() }
+    }
+}
+
+type Outcome = Result<ExitCode, Failure>;
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match Config::load(cli.config.as_deref()) {
+        Ok(config) => dispatch(config, cli.command).await,
+        Err(e) => Err(Failure::input(e)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("kefu: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(mut config: Config, command: Command) -> Outcome {
+    match command {
+        Command::Serve { addr } => {
+            if let Some(addr) = addr {
+                config.server.addr = addr;
+            }
+            serve(config).await
+        }
+        Command::Index(k) => index(knowledge_dir(&config, k)).await,
+        Command::Search { query, platform, sku, date, k, json, knowledge } => {
+            let dir = knowledge_dir(&config, knowledge);
+            let kb = open_knowledge(dir).await?;
+            let req = SearchRequest { turns: vec![Turn::customer(query)], platform, sku, date, k };
+            let found = kb.search(&req).map_err(Failure::failed)?;
+            print_search(&found, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Suggest { message, platform, sku, json } => suggest(config, message, platform, sku, json).await,
+        Command::Check { text, file, json } => check(&config, text, file, json),
+        Command::Eval(EvalCommand::Retrieval { queries, knowledge, k, json }) => {
+            let dir = knowledge_dir(&config, knowledge);
+            eval_retrieval(dir, queries, k, json).await
+        }
+        Command::Eval(EvalCommand::Compliance { cases, json }) => eval_compliance(&config, cases, json),
+    }
+}
+
+async fn serve(config: Config) -> Outcome {
+    let server = crate::startup::Server::build(config).await.map_err(Failure::input)?;
+    let addr = server.addr();
+    eprintln!("kefu is listening on http://{addr}/  (API: http://{addr}/v1/suggest)");
+    server.run().await.map_err(|e| Failure::failed(format!("server stopped: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn knowledge_dir(config: &Config, arg: KnowledgeArg) -> PathBuf {
+    arg.knowledge.unwrap_or_else(|| config.knowledge.dir.clone())
+}
+
+/// Index building is CPU-bound: it runs on a blocking thread.
+async fn open_knowledge(dir: PathBuf) -> Result<KnowledgeBase, Failure> {
+    let (kb, report) = tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
+        .await
+        .map_err(|e| Failure::failed(format!("index task failed: {e}")))?
+        .map_err(Failure::input)?;
+    for e in &report.errors {
+        eprintln!("skipped {e}");
+    }
+    Ok(kb)
+}
+
+async fn index(dir: PathBuf) -> Outcome {
+    let started = std::time::Instant::now();
+    let display = dir.display().to_string();
+    let (kb, report) = tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
+        .await
+        .map_err(|e| Failure::failed(format!("index task failed: {e}")))?
+        .map_err(Failure::input)?;
+    for e in &report.errors {
+        eprintln!("skipped {e}");
+    }
+    println!(
+        "indexed {} snippets from {} files in {} in {} ms (version {}); {} file(s) skipped",
+        report.snippets,
+        report.files,
+        display,
+        started.elapsed().as_millis(),
+        kb.version(),
+        report.errors.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_search(found: &crate::knowledge::SearchResponse, json: bool) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        for hit in &found.hits {
+            let _ = writeln!(out, "{}", serde_json::to_string(hit).unwrap_or_default());
+        }
+        return;
+    }
+    if found.no_answer {
+        let _ = writeln!(out, "(no relevant knowledge: a person must answer this one)");
+    }
+    for (i, hit) in found.hits.iter().enumerate() {
+        let expired = if hit.expired { " [已结束]" } else { "" };
+        let preview: String = hit.text.chars().take(60).collect();
+        let _ = writeln!(out, "{:>2}. {:>6.2}  {}  {}{}\n        {}", i + 1, hit.score, hit.id, hit.title, expired, preview.replace('\n', " "));
+    }
+}
+
+async fn suggest(config: Config, message: String, platform: Option<Platform>, sku: Option<String>, json: bool) -> Outcome {
+    let (app, _report) = crate::app::App::build(config).await.map_err(Failure::input)?;
+    let req = SuggestRequest {
+        conversation: vec![Turn::customer(message)],
+        message: None,
+        platform,
+        sku,
+        order_facts: Default::default(),
+        date: None,
+        stream: false,
+    };
+    let actor = Actor { name: "cli".into(), role: Role::Agent };
+    let s = crate::pipeline::suggest(&app, &req, &actor, None).await.map_err(Failure::failed)?;
+    if json {
+        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+    } else {
+        println!("{}\n", s.draft.suggestion.text);
+        println!("draft {} · {} · mode {:?} · verdict {}", s.draft.id, s.draft.suggestion.scenario, s.draft.suggestion.mode, s.draft.suggestion.verdict.as_str());
+        if let Some(reason) = &s.fallback_reason {
+            println!("extractive: {reason}");
+        }
+        for f in &s.draft.suggestion.findings {
+            println!("  {:?} {} 「{}」 {}", f.severity, f.rule, f.matched, f.message);
+        }
+        for src in &s.draft.suggestion.sources {
+            println!("  source {} {}", src.id, src.title);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: bool) -> Outcome {
+    let compliance = Compliance::load(&config.rules.dir).map_err(Failure::input)?;
+    let texts: Vec<String> = match (text, file) {
+        (Some(t), None) => vec![t],
+        (None, Some(path)) => {
+            let f = std::fs::File::open(&path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+            std::io::BufReader::new(f)
+                .lines()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Failure::input(format!("{} is not UTF-8 text: {e}", path.display())))?
+                .into_iter()
+                .filter(|l| !l.trim().is_empty())
+                .collect()
+        }
+        (Some(_), Some(_)) => return Err(Failure::input("give either TEXT or --file, not both")),
+        (None, None) => return Err(Failure::input("give a TEXT to check or --file FILE")),
+    };
+    let mut blocked = false;
+    for text in &texts {
+        let result = compliance.check(text, &Grounding::default());
+        blocked |= result.verdict == Verdict::Block;
+        if json {
+            println!("{}", serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version }));
+        } else {
+            println!("{}  {}", result.verdict.as_str().to_uppercase(), text);
+            for f in &result.findings {
+                let hint = f.suggestion.as_deref().map(|s| format!(" → {s}")).unwrap_or_default();
+                println!("    {:?} {} [{}..{}] 「{}」 {}{}", f.severity, f.rule, f.start, f.end, f.matched, f.message, hint);
+            }
+        }
+    }
+    Ok(if blocked { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) -> Outcome {
+    let _ = (dir, queries, k, json);
+    Err(Failure::failed("eval retrieval: not wired yet"))
+}
+
+fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
+    let _ = (config, cases, json);
+    Err(Failure::failed("eval compliance: not wired yet"))
+}

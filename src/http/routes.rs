@@ -1,0 +1,180 @@
+//! Route handlers. Each one: authorize, call the domain, shape the answer.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::extract::{ApiJson, Caller};
+use super::{ApiError, AppState};
+use crate::compliance::{CheckResult, Grounding};
+use crate::drafts::{Actor, Draft, Role};
+use crate::pipeline::{self, SuggestRequest};
+use crate::review;
+
+pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "generation": if app.gateway.is_configured() { "model" } else { "extractive" },
+        "knowledge_version": app.knowledge.version(),
+        "ruleset_version": app.compliance.version(),
+    }))
+}
+
+pub async fn me(State(app): State<AppState>, Caller(actor): Caller) -> Json<Value> {
+    Json(json!({ "name": actor.name, "role": actor.role, "local_only": app.users.is_local_only() }))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see the API section of the README")
+}
+
+fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role `{:?}` may not do this; it needs one of {:?}",
+            actor.role, roles
+        )))
+    }
+}
+
+/// `stream: true` or `Accept: text/event-stream` answers Server-Sent Events; otherwise JSON.
+pub async fn suggest(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SuggestRequest>,
+) -> Result<Response, ApiError> {
+    let wants_sse = req.stream
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"));
+    if !wants_sse {
+        let suggestion = pipeline::suggest(&app, &req, &actor, None).await?;
+        return Ok(Json(suggestion).into_response());
+    }
+    if req.turns().is_empty() {
+        return Err(ApiError::bad_request(pipeline::SuggestError::NoMessage.to_string()));
+    }
+    Ok(Sse::new(suggest_events(app, req, actor)).keep_alive(KeepAlive::default()).into_response())
+}
+
+/// The pipeline runs inside the event stream itself: when the client goes away the stream is
+/// dropped, and with it the pipeline future and its upstream request.
+fn suggest_events(
+    app: AppState,
+    req: SuggestRequest,
+    actor: Actor,
+) -> impl futures::Stream<Item = Result<Event, std::convert::Infallible>> {
+    async_stream::stream! {
+        let (tx, mut rx) = mpsc::channel::<String>(64);
+        let run = pipeline::suggest(&app, &req, &actor, Some(tx));
+        tokio::pin!(run);
+        let result = loop {
+            tokio::select! {
+                Some(text) = rx.recv() => yield Ok(delta_event(&text)),
+                result = &mut run => break result,
+            }
+        };
+        // Deltas still in flight arrive before the draft; the channel closes when all are sent.
+        while let Some(text) = rx.recv().await {
+            yield Ok(delta_event(&text));
+        }
+        match result {
+            Ok(suggestion) => {
+                let data = serde_json::to_string(&suggestion).unwrap_or_else(|_| "{}".into());
+                yield Ok(Event::default().event("draft").data(data));
+            }
+            Err(e) => {
+                let err = ApiError::from(e);
+                yield Ok(Event::default().event("error").data(err.body().to_string()));
+            }
+        }
+    }
+}
+
+fn delta_event(text: &str) -> Event {
+    Event::default().event("delta").data(json!({ "text": text }).to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    text: String,
+    /// Texts the draft may state numbers from; without them the grounding check is skipped.
+    #[serde(default)]
+    sources: Option<Vec<String>>,
+}
+
+pub async fn check(
+    State(app): State<AppState>,
+    Caller(_actor): Caller,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Json<CheckResult> {
+    Json(app.compliance.check(&req.text, &Grounding { sources: req.sources }))
+}
+
+pub async fn get_draft(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Draft>, ApiError> {
+    Ok(Json(review::visible_draft(&app, &id, &actor).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// The final text when the agent edited the draft; omitted = the suggested text.
+    #[serde(default)]
+    text: Option<String>,
+    /// A compliance officer's written reason for overriding a blocking finding.
+    #[serde(default)]
+    override_reason: Option<String>,
+}
+
+pub async fn approve(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Draft>, ApiError> {
+    // An empty body approves the suggested text as it is.
+    let req: ApproveRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_json", format!("invalid approve body: {e}"))
+        })?
+    };
+    Ok(Json(review::approve(&app, &id, &actor, req.text, req.override_reason).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    reason: String,
+}
+
+pub async fn reject(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RejectRequest>,
+) -> Result<Json<Draft>, ApiError> {
+    Ok(Json(review::reject(&app, &id, &actor, req.reason).await?))
+}
+
+/// Reloads knowledge, rules and prompts; each keeps its previous version when its new one fails.
+pub async fn reload(State(app): State<AppState>, Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
+    require(&actor, &[Role::Admin])?;
+    let report = app.reload_all(&actor).await;
+    Ok(Json(report))
+}

@@ -1,0 +1,85 @@
+//! Builds the application, binds its port and reports it, so `kefu serve` and the integration
+//! tests start exactly the same server (tests bind port 0 and read the port back).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::{App, StartupError};
+use crate::config::Config;
+use crate::http;
+
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    app: Arc<App>,
+}
+
+impl Server {
+    /// Loads everything, binds `server.addr`. Local-only mode (no users) refuses a non-loopback
+    /// address: without tokens anyone who can reach the port could approve drafts.
+    pub async fn build(config: Config) -> Result<Server, StartupError> {
+        let wanted = config.server.addr.clone();
+        let (app, report) = App::build(config).await?;
+        let listener = TcpListener::bind(&wanted)
+            .await
+            .map_err(|e| StartupError::Bind { addr: wanted.clone(), source: e })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind { addr: wanted.clone(), source: e })?;
+        if app.users.is_local_only() && !addr.ip().is_loopback() {
+            return Err(StartupError::Insecure { addr: wanted });
+        }
+        tracing::info!(
+            snippets = report.snippets,
+            files = report.files,
+            skipped = report.errors.len(),
+            "knowledge loaded"
+        );
+        if app.users.is_local_only() {
+            tracing::warn!("local-only mode: no [[users]] configured, no tokens required; bound to loopback {addr} only");
+        }
+        if !app.gateway.is_configured() {
+            tracing::warn!("no language model configured: drafts are extractive (assembled from knowledge snippets), marked \"mode\": \"extractive\"");
+        }
+        Ok(Server { listener, addr, app: Arc::new(app) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    /// Serves until the process is stopped (Ctrl-C or SIGTERM ends it gracefully).
+    pub async fn run(self) -> std::io::Result<()> {
+        crate::watch::spawn(self.app.clone());
+        let router = http::router(self.app);
+        axum::serve(self.listener, router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
