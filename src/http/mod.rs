@@ -1,6 +1,7 @@
 //! HTTP over the domain: thin handlers that parse, authorize, call one domain function and
 //! map its result. Routes are listed in [`router`]; errors map in [`error`].
 
+pub mod console;
 pub mod error;
 mod extract;
 mod routes;
@@ -22,6 +23,7 @@ pub type AppState = Arc<App>;
 pub fn router(app: AppState) -> Router {
     let limit = app.config.server.max_body_bytes;
     Router::new()
+        .merge(console::router())
         .route("/healthz", get(routes::healthz))
         .route("/v1/me", get(routes::me))
         .route("/v1/suggest", post(routes::suggest))
