@@ -324,6 +324,7 @@
       banner('');
       showDraft(draft);
     } catch (e) {
+      if (!stream.textContent) stream.hidden = true;
       if (e.name === 'AbortError') {
         setStatus(status, '已停止生成。');
       } else {
