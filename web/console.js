@@ -243,6 +243,7 @@
     $('signout').hidden = !!me.local_only;
     const allowed = allowedViews();
     for (const a of $('nav').querySelectorAll('a')) a.hidden = !allowed.includes(a.dataset.view);
+    $('override-form').hidden = me.role !== 'compliance';
     $('nav').hidden = allowed.length < 2;
     route(false);
   }
@@ -391,7 +392,7 @@
     renderSources(d.sources || []);
     renderCheck();
     const notes = [];
-    notes.push(`草稿已生成：${label('verdict', d.verdict)}，${(d.findings || []).length} 条合规提示。`);
+    notes.push(`建议草稿已生成（原文${label('verdict', d.verdict)}，${(d.findings || []).length} 条合规提示）。`);
     if (d.needs_human) notes.push('建议人工处理。');
     if (d.fallback_reason) notes.push(`已改用抽取模式：${d.fallback_reason}`);
     if (!pending) notes.push(`该草稿${label('status', d.status)}。`);
@@ -545,7 +546,8 @@
     const d = S.draft;
     const pending = d && d.status === 'pending';
     const blocked = S.checked.verdict === 'block';
-    const canOverride = S.me && ['compliance', 'admin'].includes(S.me.role);
+    // Only a compliance officer may override a blocking finding (the server enforces it too).
+    const canOverride = S.me && S.me.role === 'compliance';
     const approve = $('approve-btn');
     approve.disabled = !pending || stale || blocked || !$('draft-text').value.trim();
     let why = '';

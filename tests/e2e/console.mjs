@@ -158,6 +158,44 @@ async function authFlow() {
   }
 }
 
+// Optional third server: users, extractive generation; a compliance officer overrides a block.
+const COMPLIANCE_URL = (process.env.KEFU_COMPLIANCE_URL || '').replace(/\/$/, '');
+
+async function overrideFlow() {
+  const p = await context.newPage();
+  p.setDefaultTimeout(TIMEOUT);
+  p.on('pageerror', (e) => pageErrors.push(String(e)));
+  try {
+    await step('a compliance officer overrides a blocking finding with a written reason', async () => {
+      await p.goto(COMPLIANCE_URL + '/');
+      await signIn(p, TOKEN_COMPLIANCE);
+      await p.waitForSelector('#view-agent:not([hidden])');
+      await p.fill('#conv-text', '顾客：可以加你微信吗？');
+      await p.click('#suggest-btn');
+      await p.waitForSelector('#draft-body:not([hidden])');
+      await p.focus('#draft-text');
+      await p.keyboard.press('Control+End');
+      await p.keyboard.type('方便的话加我微信。');
+      await p.waitForSelector('#override-box:not([hidden])');
+      assert(await p.isDisabled('#approve-btn'), 'plain approval stays disabled');
+      await p.fill('#override-reason', '顾客为企业采购，经法务确认可线下对接');
+      await p.click('#override-btn');
+      await p.waitForFunction(() => document.getElementById('draft-status').classList.contains('ok'));
+      await p.click('nav a[data-view="audit"]');
+      await p.waitForSelector('#view-audit:not([hidden]) #audit-table tbody tr');
+      const seq = await p.$$eval('#audit-table tbody tr', (trs) => trs.filter((t) => /通过/.test(t.textContent)).pop().dataset.seq);
+      await p.click(`#audit-table tbody tr[data-seq="${seq}"] button`);
+      await p.waitForSelector('#event-body:not([hidden])');
+      const detail = await p.textContent('#event-body');
+      assert(detail.includes('经法务确认'), `the override reason is in the audit event: ${detail.slice(0, 200)}`);
+      await p.evaluate(() => window.scrollTo(0, 0));
+      await p.screenshot({ path: path.join(ARTIFACTS, 'override.png') });
+    });
+  } finally {
+    await p.close();
+  }
+}
+
 let exitCode = 1;
 try {
   await step('console page is served with its embedded assets', async () => {
@@ -298,6 +336,7 @@ try {
   });
 
   if (AUTH_URL) await authFlow();
+  if (COMPLIANCE_URL) await overrideFlow();
 
   await step('no script errors on the page', async () => {
     assert(pageErrors.length === 0, pageErrors.join('\n'));

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end test of the web console: builds kefu, starts two `kefu serve` on free loopback ports
-# with throwaway data directories — one in local-only mode with extractive generation (the main
-# flow), one with users and an unreachable provider (sign-in, roles, outage message) — runs the
-# helpers' unit tests and the headless-Chromium script, then stops the servers.
+# End-to-end test of the web console: builds kefu, starts three `kefu serve` on free loopback ports
+# with throwaway data directories — local-only mode with extractive generation (the main flow),
+# users with an unreachable provider (sign-in, roles, outage message), users with extractive
+# generation (a compliance override) — runs the helpers' unit tests and the headless-Chromium
+# script, then stops the servers.
 # Needs: Debian's chromium (apt-get install -y chromium) and `npm ci` in tests/e2e.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -109,19 +110,29 @@ role = "compliance"
 token_sha256 = "$(sha "$compliance_token")"
 TOML
 
+# Users, extractive generation: a compliance officer overrides a blocking finding.
+write_config compliance <<TOML
+[[users]]
+name = "laowang"
+role = "compliance"
+token_sha256 = "$(sha "$compliance_token")"
+TOML
+
 started=""
 start_server local
 url="$started"
 start_server users
 auth_url="$started"
-echo "kefu serve is up at $url (local-only) and $auth_url (users)"
+start_server compliance
+compliance_url="$started"
+echo "kefu serve is up at $url (local-only), $auth_url (users, provider down), $compliance_url (users)"
 
 node --test "$here/lib.test.mjs"
 status=0
-KEFU_URL="$url" KEFU_AUTH_URL="$auth_url" KEFU_TOKEN_AGENT="$agent_token" KEFU_TOKEN_COMPLIANCE="$compliance_token" \
+KEFU_URL="$url" KEFU_AUTH_URL="$auth_url" KEFU_COMPLIANCE_URL="$compliance_url" KEFU_TOKEN_AGENT="$agent_token" KEFU_TOKEN_COMPLIANCE="$compliance_token" \
   node "$here/console.mjs" || status=$?
 if [ "$status" -ne 0 ]; then
-  for name in local users; do
+  for name in local users compliance; do
     echo "--- server log ($name) ---" >&2
     tail -n 40 "$tmp/$name/server.log" >&2
   done
