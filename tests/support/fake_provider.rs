@@ -161,21 +161,22 @@ impl FakeProvider {
     /// A keyless provider configuration pointing at this fake, with short timeouts suited to
     /// tests (timeout 5 s, connect 1 s, first token 2 s) and generous quotas.
     pub fn provider_config(&self, name: &str) -> ProviderConfig {
-        ProviderConfig {
-            name: name.to_string(),
-            base_url: self.base_url(),
-            model: FAKE_MODEL.to_string(),
-            api_key_env: String::new(),
-            rpm: 6000,
-            tpm: 10_000_000,
-            max_concurrency: 64,
-            timeout_secs: 5,
-            connect_timeout_secs: 1,
-            first_token_timeout_secs: 2,
-            max_tokens: 256,
-            temperature: 0.3,
-            extra: Default::default(),
-        }
+        // Built through serde so that keys added later keep their defaults.
+        serde_json::from_value(json!({
+            "name": name,
+            "base_url": self.base_url(),
+            "model": FAKE_MODEL,
+            "api_key_env": "",
+            "rpm": 6000,
+            "tpm": 10_000_000,
+            "max_concurrency": 64,
+            "timeout_secs": 5,
+            "connect_timeout_secs": 1,
+            "first_token_timeout_secs": 2,
+            "max_tokens": 256,
+            "temperature": 0.3,
+        }))
+        .expect("fake provider config")
     }
 
     /// Appends a behaviour for the next unscripted request.
