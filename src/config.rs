@@ -170,6 +170,16 @@ pub struct ProviderConfig {
     pub max_tokens: u32,
     #[serde(default = "defaults::temperature")]
     pub temperature: f32,
+    /// Requests sent to this provider for one generation (first try plus retries on 429, 5xx,
+    /// timeouts and connection errors) before falling back to the next provider.
+    #[serde(default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+    /// Consecutive failures that open this provider's circuit breaker.
+    #[serde(default = "defaults::breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long an open breaker waits before letting one probe request through.
+    #[serde(default = "defaults::breaker_cooldown_secs")]
+    pub breaker_cooldown_secs: u64,
     /// Extra fields merged into every request body (provider-specific switches).
     #[serde(default)]
     pub extra: toml::Table,
@@ -199,6 +209,15 @@ mod defaults {
     }
     pub fn temperature() -> f32 {
         0.3
+    }
+    pub fn max_attempts() -> u32 {
+        3
+    }
+    pub fn breaker_failures() -> u32 {
+        5
+    }
+    pub fn breaker_cooldown_secs() -> u64 {
+        30
     }
 }
 

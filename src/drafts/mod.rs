@@ -3,6 +3,22 @@
 //!
 //! Invariant: a draft's status changes and its audit event are written in one transaction,
 //! so an answered request never leaves one without the other.
+//!
+//! Layout: `state` decides transitions (pure), `audit` hashes and verifies the chain (pure),
+//! `ops` runs a transition inside one writing transaction of either backend, `sqlite` and
+//! `postgres` hold the SQL, `export` writes JSONL and CSV.
+
+mod audit;
+mod export;
+mod ops;
+mod postgres;
+mod row;
+mod sqlite;
+mod state;
+
+pub use audit::{EventFilter, EventPage, VerifyProblem, VerifyReport, GENESIS_HASH};
+pub use export::{ExportFormat, ExportSummary};
+pub use state::{edit_distance, Origin};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,6 +36,29 @@ pub enum Status {
     Edited,
     Rejected,
     Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Edited => "edited",
+            Status::Rejected => "rejected",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "approved" => Status::Approved,
+            "edited" => Status::Edited,
+            "rejected" => Status::Rejected,
+            "expired" => Status::Expired,
+            _ => return None,
+        })
+    }
 }
 
 /// Where the text of a draft came from (AI-generated-content labelling needs this).
@@ -42,11 +81,42 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Reviewer => "reviewer",
+            Role::Compliance => "compliance",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "agent" => Role::Agent,
+            "reviewer" => Role::Reviewer,
+            "compliance" => Role::Compliance,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
 /// Who acts. In local-only mode this is the built-in local user.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Actor {
     pub name: String,
     pub role: Role,
+}
+
+impl Actor {
+    /// The actor of scheduled work (expiry sweep, retention purge).
+    pub fn system() -> Actor {
+        Actor {
+            name: "system".into(),
+            role: Role::Admin,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +166,27 @@ pub struct Draft {
     pub final_text: Option<String>,
     pub decided_by: Option<String>,
     pub reason: Option<String>,
+    /// A pending draft older than this expires (`storage.draft_ttl_hours`).
+    pub expires_at: DateTime<Utc>,
+    /// 2 when the text being approved has a `warn` finding in a second-approval category.
+    #[serde(default = "one")]
+    pub required_approvals: u32,
+    /// Approvals given so far; while fewer than `required_approvals`, the draft stays pending.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One person's approval of a final text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Approval {
+    pub actor: String,
+    pub role: Role,
+    pub at: DateTime<Utc>,
+    pub final_text: String,
 }
 
 /// A decision on a pending draft. The caller has already checked the final text.
@@ -124,6 +215,22 @@ pub enum StoreError {
     Db(String),
     #[error("database migration failed: {0}")]
     Migrate(String),
+    /// The actor may not make this decision (the lead maps it to 403).
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// The request itself is unusable (the lead maps it to 400/422).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Writing an export failed.
+    #[error("export failed: {0}")]
+    Export(String),
+    /// A stored row does not parse: the database was changed outside kefu.
+    #[error("corrupt row in {table} ({key}): {message}; run `kefu audit verify` and restore from a backup")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        message: String,
+    },
 }
 
 /// One audit event as stored and exported.
@@ -141,38 +248,185 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-/// Drafts and audit events, on SQLite (default) or PostgreSQL (`database_url`).
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// Runs `$body` (an `ops` call taking a write transaction `$tx`) on whichever backend is open.
+macro_rules! in_tx {
+    ($self:ident, $tx:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite(b) => {
+                let $tx = b.begin().await?;
+                $body.await
+            }
+            Backend::Postgres(b) => {
+                let $tx = b.begin().await?;
+                $body.await
+            }
+        }
+    };
+}
+
+/// Runs the same read on whichever backend is open.
+macro_rules! read {
+    ($self:ident, $b:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $body.await,
+            Backend::Postgres($b) => $body.await,
+        }
+    };
+}
+
+/// Events read per round trip when walking the whole chain.
+const CHUNK: i64 = 1000;
+/// Drafts expired per transaction by the sweep (keeps the head lock short).
+const EXPIRE_BATCH: i64 = 500;
+
+/// Drafts and audit events, on SQLite (default, `<data_dir>/kefu.db`) or PostgreSQL
+/// (`storage.database_url`). Cheap to clone: clones share the connection pools.
+#[derive(Clone)]
 pub struct Store {
-    _private: (),
+    backend: Backend,
+    ttl: chrono::Duration,
+    raw_retention: Option<chrono::Duration>,
+    second_approval_categories: Vec<String>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database and runs the embedded migrations.
     pub async fn open(cfg: &StorageConfig) -> Result<Self, StoreError> {
-        let _ = cfg;
-        todo!("drafts: open store")
+        let backend = match cfg.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(url) => Backend::Postgres(postgres::PgStore::open(url).await?),
+            None => {
+                Backend::Sqlite(sqlite::SqliteStore::open(&cfg.data_dir.join("kefu.db")).await?)
+            }
+        };
+        let hours =
+            |h: u64| chrono::Duration::hours(i64::try_from(h).unwrap_or(i64::MAX / 3_600_000_000));
+        Ok(Store {
+            backend,
+            ttl: hours(cfg.draft_ttl_hours),
+            raw_retention: (cfg.raw_retention_days > 0)
+                .then(|| hours(cfg.raw_retention_days.saturating_mul(24))),
+            second_approval_categories: Vec::new(),
+        })
+    }
+
+    /// Categories whose `warn` (or overridden `block`) findings need a second approval by a
+    /// different reviewer or compliance officer (`review.second_approval_categories`).
+    pub fn with_second_approval_categories(mut self, categories: &[String]) -> Self {
+        self.second_approval_categories = categories.to_vec();
+        self
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use.
+    pub async fn close(&self) {
+        read!(self, b => b.close())
     }
 
     /// Stores a new pending draft and its `suggested` event in one transaction.
     pub async fn insert_draft(&self, draft: &NewDraft, actor: &Actor) -> Result<Draft, StoreError> {
-        let _ = (draft, actor);
-        todo!("drafts: insert")
+        self.insert_draft_with_raw(draft, actor, None).await
+    }
+
+    /// [`Store::insert_draft`], also keeping the unmasked conversation when
+    /// `storage.raw_retention_days > 0` (otherwise `raw` is dropped, never written).
+    pub async fn insert_draft_with_raw(
+        &self,
+        draft: &NewDraft,
+        actor: &Actor,
+        raw: Option<&[Turn]>,
+    ) -> Result<Draft, StoreError> {
+        let now = audit::now();
+        let new = Draft {
+            id: uuid::Uuid::now_v7().to_string(),
+            status: Status::Pending,
+            agent: actor.name.clone(),
+            created_at: now,
+            updated_at: now,
+            suggestion: draft.clone(),
+            final_text: None,
+            decided_by: None,
+            reason: None,
+            expires_at: now + self.ttl,
+            required_approvals: state::required_approvals(
+                &draft.findings,
+                &self.second_approval_categories,
+            ),
+            approvals: Vec::new(),
+        };
+        let (raw, purge_at) = match (raw, self.raw_retention) {
+            (Some(turns), Some(keep)) => (
+                Some(row::to_json(&turns, "the raw conversation")?),
+                Some(now + keep),
+            ),
+            _ => (None, None),
+        };
+        in_tx!(self, tx => ops::insert_draft(tx, new, actor, raw.as_deref(), purge_at))
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Draft, StoreError> {
-        let _ = id;
-        todo!("drafts: get")
+        read!(self, b => b.get_draft(id))?.ok_or_else(|| StoreError::NotFound(id.to_string()))
+    }
+
+    /// The unmasked conversation, when raw retention kept it and it was not purged yet.
+    pub async fn raw_conversation(&self, id: &str) -> Result<Option<Vec<Turn>>, StoreError> {
+        let raw = read!(self, b => b.raw_conversation(id))?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        raw.map(|s| {
+            serde_json::from_str(&s).map_err(|e| StoreError::Corrupt {
+                table: "drafts",
+                key: id.to_string(),
+                message: format!("raw_conversation is not valid JSON: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Newest drafts first, optionally only one status and/or one agent's.
+    pub async fn list_drafts(
+        &self,
+        status: Option<Status>,
+        agent: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Draft>, StoreError> {
+        let status = status.map(Status::as_str);
+        let limit = i64::from(limit.clamp(1, audit::MAX_PAGE));
+        read!(self, b => b.list_drafts(status, agent, limit))
     }
 
     /// Applies a decision to a pending draft; exactly one of concurrent decisions wins.
+    ///
+    /// - `Reject` -> `rejected`.
+    /// - `Approve` with the suggested text -> `approved`, with another text -> `edited`.
+    /// - When the final text has a `warn` finding in a second-approval category, the first
+    ///   approval leaves the draft `pending` with one entry in `approvals` (event
+    ///   `first_approval`); a second approval of the same text by a different person whose
+    ///   role is reviewer or compliance completes it. Approving a different text starts over.
+    /// - A `block` verdict needs `override_reason` and a compliance (or admin) actor; the
+    ///   override is recorded as its own `overridden` event.
+    /// - A pending draft past `expires_at` is expired by this call, then `Conflict` is returned.
+    ///
+    /// Errors: `NotFound`, `Conflict` (not pending; 409), `Forbidden` (403), `Invalid` (422).
     pub async fn decide(
         &self,
         id: &str,
         actor: &Actor,
         decision: Decision,
     ) -> Result<Draft, StoreError> {
-        let _ = (id, actor, decision);
-        todo!("drafts: decide")
+        let cats = &self.second_approval_categories;
+        in_tx!(self, tx => ops::decide(tx, id, actor, decision, cats))
     }
 
     /// Appends an event not tied to a draft decision (reloads, exports, purges).
@@ -182,13 +436,147 @@ impl Store {
         action: &str,
         payload: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
-        let _ = (actor, action, payload);
-        todo!("drafts: record")
+        in_tx!(self, tx => ops::record(tx, actor, action, None, payload))
     }
 
     /// Events in order, for a draft or all of them.
     pub async fn events(&self, draft_id: Option<&str>) -> Result<Vec<AuditEvent>, StoreError> {
-        let _ = draft_id;
-        todo!("drafts: events")
+        let filter = EventFilter {
+            draft_id: draft_id.map(str::to_string),
+            ..EventFilter::default()
+        };
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = read!(self, b => b.events(&filter, after, CHUNK))?;
+            let done = (page.len() as i64) < CHUNK;
+            for raw in page {
+                after = raw.seq;
+                out.push(raw.into_event()?);
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One page of events matching `filter`, in seq order, after seq `after` (0 or `None`
+    /// for the first page). `limit` is clamped to 1..=1000. For `GET /v1/audit/events`.
+    pub async fn list_events(
+        &self,
+        filter: &EventFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<EventPage, StoreError> {
+        let limit = i64::from(limit.clamp(1, audit::MAX_PAGE));
+        let raw = read!(self, b => b.events(filter, after.unwrap_or(0), limit))?;
+        let full = raw.len() as i64 == limit;
+        let events = raw
+            .into_iter()
+            .map(audit::RawEvent::into_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if full {
+            events.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok(EventPage { events, next_after })
+    }
+
+    /// Re-hashes the whole chain and names the first altered, deleted or reordered event.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        // Head first: events committed later are beyond it and not checked.
+        let head = read!(self, b => b.head())?;
+        let mut v = audit::Verifier::new();
+        let all = EventFilter::default();
+        let mut after = 0;
+        loop {
+            let page = read!(self, b => b.events(&all, after, CHUNK))?;
+            let done = (page.len() as i64) < CHUNK;
+            for raw in page {
+                if raw.seq > head.seq {
+                    // appended after we read the head: not part of this check
+                    return Ok(v.finish(head.seq, &head.hash));
+                }
+                after = raw.seq;
+                v.feed(&raw);
+            }
+            if done || v.failed() {
+                return Ok(v.finish(head.seq, &head.hash));
+            }
+        }
+    }
+
+    /// Writes the events matching `filter` to `out` and records an `exported` event (actor,
+    /// filter, count) — the export itself is audited.
+    pub async fn export<W: std::io::Write + Send>(
+        &self,
+        actor: &Actor,
+        filter: &EventFilter,
+        format: ExportFormat,
+        out: &mut W,
+    ) -> Result<ExportSummary, StoreError> {
+        let head = read!(self, b => b.head())?;
+        let mut exporter = export::Exporter::new(format, out)?;
+        let mut summary = ExportSummary {
+            format,
+            events: 0,
+            first_seq: None,
+            last_seq: None,
+        };
+        let mut after = 0;
+        'pages: loop {
+            let page = read!(self, b => b.events(filter, after, CHUNK))?;
+            let done = (page.len() as i64) < CHUNK;
+            for raw in page {
+                if raw.seq > head.seq {
+                    break 'pages;
+                }
+                after = raw.seq;
+                let event = raw.into_event()?;
+                exporter.write(&event)?;
+                summary.events += 1;
+                summary.first_seq.get_or_insert(event.seq);
+                summary.last_seq = Some(event.seq);
+            }
+            if done {
+                break;
+            }
+        }
+        exporter.finish()?;
+        let filter_json = serde_json::to_value(filter).unwrap_or(serde_json::Value::Null);
+        self.record(
+            actor,
+            "exported",
+            serde_json::json!({
+                "format": format.as_str(),
+                "filter": filter_json,
+                "events": summary.events,
+                "first_seq": summary.first_seq,
+                "last_seq": summary.last_seq,
+            }),
+        )
+        .await?;
+        Ok(summary)
+    }
+
+    /// Expires every pending draft whose TTL ended by `now`, each with an `expired` event.
+    /// Returns the expired drafts' ids. Run it periodically (e.g. every minute).
+    pub async fn expire_stale(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut all = Vec::new();
+        loop {
+            let ids = in_tx!(self, tx => ops::expire_stale(tx, now, EXPIRE_BATCH))?;
+            let done = (ids.len() as i64) < EXPIRE_BATCH;
+            all.extend(ids);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Deletes raw (unmasked) conversations whose retention ended by `now` and records one
+    /// `purged` event naming the drafts. Returns their ids (empty: nothing to purge, no event).
+    pub async fn purge_raw(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        in_tx!(self, tx => ops::purge_raw(tx, now))
     }
 }

@@ -6,12 +6,22 @@
 //! * [`KnowledgeBase::search`] is synchronous CPU work: async callers run it in `spawn_blocking`.
 //! * [`KnowledgeBase::reload`] swaps the whole index atomically: a search sees the old or the new one.
 
+pub mod eval;
+mod index;
+pub mod load;
+mod query;
+mod search;
+mod synonyms;
+mod tokenize;
+
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Platform, Turn};
+use search::Inner;
 
 /// What kind of knowledge a snippet is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,30 +123,247 @@ pub enum KnowledgeError {
     Index(String),
 }
 
+/// How the knowledge is tokenized, indexed and queried. [`SearchOptions::default`] is the
+/// product's method; [`SearchOptions::baseline`] is plain jieba BM25 over body text, kept to
+/// measure what the method adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    /// Core e-commerce words plus the folder's `dict.txt` in jieba (else jieba's default only).
+    pub user_dict: bool,
+    /// Expand queries with `synonyms.txt`.
+    pub synonyms: bool,
+    /// Colloquial normalization, chit-chat removal and stop words.
+    pub understand: bool,
+    /// Character bigram fields (typos, nicknames, words jieba splits differently).
+    pub grams: bool,
+    /// Index titles and tags (else body text only).
+    pub titles: bool,
+    /// Tokenize queries in jieba's search mode too (sub-words of long words).
+    pub query_search_mode: bool,
+    pub title_boost: f32,
+    pub body_boost: f32,
+    /// Weight of a bigram relative to a word from the same turn.
+    pub gram_weight: f32,
+    /// Weight of a synonym relative to the word it expands.
+    pub synonym_weight: f32,
+    /// Each earlier customer turn weighs this much of the next one.
+    pub turn_decay: f32,
+    /// An agent turn weighs this much of a customer turn at the same distance.
+    pub agent_weight: f32,
+    /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
+    pub expired_penalty: f32,
+    /// Score factor of the product whose SKU is the request's SKU.
+    pub sku_boost: f32,
+    /// `no_answer` when the best hit covers less than this share of the query's word weight
+    /// (0 disables the check: only an empty result is `no_answer`).
+    pub no_answer_coverage: f32,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            user_dict: true,
+            synonyms: true,
+            understand: true,
+            grams: true,
+            titles: true,
+            query_search_mode: true,
+            title_boost: 2.0,
+            body_boost: 1.0,
+            gram_weight: 0.5,
+            synonym_weight: 0.5,
+            turn_decay: 0.5,
+            agent_weight: 0.3,
+            expired_penalty: 0.5,
+            sku_boost: 1.3,
+            no_answer_coverage: 0.5,
+        }
+    }
+}
+
+impl SearchOptions {
+    /// Plain jieba (default dictionary, search mode) BM25 over body text: no user dictionary,
+    /// synonyms, normalization, n-grams or boosts. `no_answer` only when nothing matches.
+    pub fn baseline() -> Self {
+        SearchOptions {
+            user_dict: false,
+            synonyms: false,
+            understand: false,
+            grams: false,
+            titles: false,
+            query_search_mode: true,
+            title_boost: 1.0,
+            body_boost: 1.0,
+            gram_weight: 0.0,
+            synonym_weight: 0.0,
+            turn_decay: 1.0,
+            agent_weight: 1.0,
+            expired_penalty: 1.0,
+            sku_boost: 1.0,
+            no_answer_coverage: 0.0,
+        }
+    }
+}
+
 /// Loaded, indexed knowledge, swappable as a whole on reload.
+///
+/// Opening, reloading and searching are blocking CPU work (tokenizing, index commits): async
+/// callers run them in `tokio::task::spawn_blocking`. The index lives in RAM and is rebuilt at
+/// start-up; nothing is written to disk.
 pub struct KnowledgeBase {
-    _private: (),
+    dir: PathBuf,
+    options: SearchOptions,
+    inner: RwLock<Arc<Inner>>,
+    /// Serializes reloads so two of them never race to swap.
+    reloading: Mutex<()>,
+}
+
+fn load_and_build(dir: &Path, options: &SearchOptions) -> Result<Inner, KnowledgeError> {
+    let loaded = load::load_dir(dir).map_err(|source| KnowledgeError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if loaded.snippets.is_empty() {
+        let reason = if loaded.report.errors.is_empty() {
+            "no Markdown, CSV or JSONL knowledge files with content were found".to_string()
+        } else {
+            let shown: Vec<String> = loaded
+                .report
+                .errors
+                .iter()
+                .take(5)
+                .map(|e| e.to_string())
+                .collect();
+            format!("every knowledge file failed: {}", shown.join("; "))
+        };
+        return Err(KnowledgeError::Empty {
+            path: dir.to_path_buf(),
+            reason,
+        });
+    }
+    Inner::build(
+        loaded.snippets,
+        loaded.report,
+        loaded.version,
+        loaded.dict.as_deref(),
+        loaded.synonyms.as_deref(),
+        options.clone(),
+    )
 }
 
 impl KnowledgeBase {
     /// Loads and indexes `dir`. Fails only when nothing at all could be loaded.
     pub fn open(dir: &Path) -> Result<(Self, LoadReport), KnowledgeError> {
-        let _ = dir;
-        todo!("knowledge: implement load + index")
+        Self::open_with(dir, SearchOptions::default())
+    }
+
+    /// [`KnowledgeBase::open`] with another method, e.g. [`SearchOptions::baseline`].
+    pub fn open_with(
+        dir: &Path,
+        options: SearchOptions,
+    ) -> Result<(Self, LoadReport), KnowledgeError> {
+        let inner = load_and_build(dir, &options)?;
+        let report = inner.report.clone();
+        Ok((
+            KnowledgeBase {
+                dir: dir.to_path_buf(),
+                options,
+                inner: RwLock::new(Arc::new(inner)),
+                reloading: Mutex::new(()),
+            },
+            report,
+        ))
+    }
+
+    /// Indexes snippets given directly (benchmarks, tests); `reload` then reads `dir`.
+    pub fn from_snippets(
+        dir: &Path,
+        snippets: Vec<Snippet>,
+        options: SearchOptions,
+    ) -> Result<Self, KnowledgeError> {
+        if snippets.is_empty() {
+            return Err(KnowledgeError::Empty {
+                path: dir.to_path_buf(),
+                reason: "no snippets were given".into(),
+            });
+        }
+        let report = LoadReport {
+            files: 0,
+            snippets: snippets.len(),
+            errors: Vec::new(),
+        };
+        let version = snippets_version(&snippets);
+        let inner = Inner::build(snippets, report, version, None, None, options.clone())?;
+        Ok(KnowledgeBase {
+            dir: dir.to_path_buf(),
+            options,
+            inner: RwLock::new(Arc::new(inner)),
+            reloading: Mutex::new(()),
+        })
+    }
+
+    fn current(&self) -> Arc<Inner> {
+        // A poisoned lock still holds a complete Arc: swapping is a single assignment.
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse, KnowledgeError> {
-        let _ = req;
-        todo!("knowledge: implement search")
+        self.current().search(req)
     }
 
     /// Reloads from the same folder; on failure the old index stays in force.
     pub fn reload(&self) -> Result<LoadReport, KnowledgeError> {
-        todo!("knowledge: implement reload")
+        let _guard = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = load_and_build(&self.dir, &self.options)?;
+        let report = inner.report.clone();
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(inner);
+        Ok(report)
     }
 
     /// A short hash of the loaded content, recorded with every draft.
     pub fn version(&self) -> String {
-        todo!("knowledge: implement version")
+        self.current().version.clone()
     }
+
+    /// The folder this knowledge was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &SearchOptions {
+        &self.options
+    }
+
+    /// What the last successful load read and skipped.
+    pub fn report(&self) -> LoadReport {
+        self.current().report.clone()
+    }
+
+    /// Number of snippets in force.
+    pub fn len(&self) -> usize {
+        self.current().snippets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The snippet with this id, if loaded.
+    pub fn snippet(&self, id: &str) -> Option<Snippet> {
+        self.current().snippets.iter().find(|s| s.id == id).cloned()
+    }
+}
+
+fn snippets_version(snippets: &[Snippet]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for s in snippets {
+        h.update(s.id.as_bytes());
+        h.update([0]);
+        h.update(s.title.as_bytes());
+        h.update([0]);
+        h.update(s.text.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..6])
 }

@@ -1,0 +1,320 @@
+//! PostgreSQL backend: the same statements as SQLite with native `timestamptz` columns; every
+//! writing transaction locks the single `chain_head` row (`FOR UPDATE`), which serializes
+//! appends across all replicas sharing the database.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+use super::audit::{EventFilter, RawEvent};
+use super::ops::{Head, WriteTx};
+use super::row::{self, Dialect, DraftRow, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
+use super::{Draft, StoreError};
+
+fn db(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Db(format!("{what}: {e}"))
+}
+
+fn time(row: &PgRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
+    row.try_get(col).map_err(db("reading a time"))
+}
+
+fn draft_row(row: &PgRow) -> Result<Draft, StoreError> {
+    let get = db("reading a draft");
+    DraftRow {
+        id: row.try_get("id").map_err(&get)?,
+        status: row.try_get("status").map_err(&get)?,
+        agent: row.try_get("agent").map_err(&get)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+        expires_at: time(row, "expires_at")?,
+        suggestion: row.try_get("suggestion").map_err(&get)?,
+        final_text: row.try_get("final_text").map_err(&get)?,
+        decided_by: row.try_get("decided_by").map_err(&get)?,
+        reason: row.try_get("reason").map_err(&get)?,
+        required_approvals: row.try_get("required_approvals").map_err(&get)?,
+        approvals: row.try_get("approvals").map_err(&get)?,
+    }
+    .into_draft()
+}
+
+fn event_row(row: &PgRow) -> Result<RawEvent, StoreError> {
+    let get = db("reading an audit event");
+    Ok(RawEvent {
+        seq: row.try_get("seq").map_err(&get)?,
+        at: time(row, "at")?,
+        actor: row.try_get("actor").map_err(&get)?,
+        role: row.try_get("role").map_err(&get)?,
+        action: row.try_get("action").map_err(&get)?,
+        draft_id: row.try_get("draft_id").map_err(&get)?,
+        payload: row.try_get("payload").map_err(&get)?,
+        prev_hash: row.try_get("prev_hash").map_err(&get)?,
+        hash: row.try_get("hash").map_err(&get)?,
+    })
+}
+
+const DIALECT: Dialect = Dialect {
+    category: |n| {
+        format!(
+            "(payload::jsonb -> 'findings') @> jsonb_build_array(jsonb_build_object('category', ${n}::text))"
+        )
+    },
+    verdict: |n| format!("(payload::jsonb ->> 'verdict') = ${n}"),
+};
+
+#[derive(Clone)]
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and runs the migrations. The password, if any, is never echoed.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| {
+                StoreError::Db(format!(
+                    "cannot connect to PostgreSQL at storage.database_url: {e}"
+                ))
+            })?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(format!("PostgreSQL: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    pub async fn begin(&self) -> Result<PgTx, StoreError> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("starting a write transaction"))?;
+        Ok(PgTx(tx))
+    }
+
+    pub async fn get_draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a draft"))?;
+        row.as_ref().map(draft_row).transpose()
+    }
+
+    pub async fn raw_conversation(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
+        let row = sqlx::query("SELECT raw_conversation FROM drafts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a raw conversation"))?;
+        row.map(|r| r.try_get("raw_conversation"))
+            .transpose()
+            .map_err(db("reading a raw conversation"))
+    }
+
+    pub async fn list_drafts(
+        &self,
+        status: Option<&str>,
+        agent: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Draft>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts \
+             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR agent = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(status)
+        .bind(agent)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing drafts"))?;
+        rows.iter().map(draft_row).collect()
+    }
+
+    pub async fn events(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let (sql, params) = row::event_query(filter, after, limit, &DIALECT);
+        let mut q = sqlx::query(&sql);
+        for p in params {
+            q = match p {
+                Param::Text(s) => q.bind(s),
+                Param::Time(t) => q.bind(t),
+                Param::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading audit events"))?;
+        rows.iter().map(event_row).collect()
+    }
+
+    pub async fn head(&self) -> Result<Head, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the chain head"))?;
+        Ok(Head {
+            seq: row.try_get("seq").map_err(db("reading the chain head"))?,
+            hash: row.try_get("hash").map_err(db("reading the chain head"))?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) struct PgTx(Transaction<'static, Postgres>);
+
+impl WriteTx for PgTx {
+    async fn lock_head(&mut self) -> Result<Head, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *self.0)
+            .await
+            .map_err(db("reading the chain head"))?;
+        Ok(Head {
+            seq: row.try_get("seq").map_err(db("reading the chain head"))?,
+            hash: row.try_get("hash").map_err(db("reading the chain head"))?,
+        })
+    }
+
+    async fn set_head(&mut self, head: &Head) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(head.seq)
+            .bind(&head.hash)
+            .execute(&mut *self.0)
+            .await
+            .map_err(db("moving the chain head"))?;
+        Ok(())
+    }
+
+    async fn insert_event(&mut self, e: &RawEvent) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(e.seq)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.role)
+        .bind(&e.action)
+        .bind(&e.draft_id)
+        .bind(&e.payload)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db("appending an audit event"))?;
+        Ok(())
+    }
+
+    async fn insert_draft(
+        &mut self,
+        d: &Draft,
+        raw: Option<&str>,
+        raw_purge_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO drafts ({DRAFT_COLUMNS}, scenario, verdict, raw_conversation, raw_purge_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ))
+        .bind(&d.id)
+        .bind(d.status.as_str())
+        .bind(&d.agent)
+        .bind(d.created_at)
+        .bind(d.updated_at)
+        .bind(d.expires_at)
+        .bind(row::to_json(&d.suggestion, "the suggestion")?)
+        .bind(&d.final_text)
+        .bind(&d.decided_by)
+        .bind(&d.reason)
+        .bind(i64::from(d.required_approvals))
+        .bind(row::to_json(&d.approvals, "the approvals")?)
+        .bind(&d.suggestion.scenario)
+        .bind(d.suggestion.verdict.as_str())
+        .bind(raw)
+        .bind(raw_purge_at)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db("inserting a draft"))?;
+        Ok(())
+    }
+
+    async fn load_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(db("reading a draft"))?;
+        row.as_ref().map(draft_row).transpose()
+    }
+
+    async fn update_draft(&mut self, d: &Draft) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE drafts SET status = $2, updated_at = $3, final_text = $4, decided_by = $5, \
+             reason = $6, required_approvals = $7, approvals = $8 WHERE id = $1",
+        )
+        .bind(&d.id)
+        .bind(d.status.as_str())
+        .bind(d.updated_at)
+        .bind(&d.final_text)
+        .bind(&d.decided_by)
+        .bind(&d.reason)
+        .bind(i64::from(d.required_approvals))
+        .bind(row::to_json(&d.approvals, "the approvals")?)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db("updating a draft"))?;
+        Ok(())
+    }
+
+    async fn stale_pending(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Draft>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE status = 'pending' AND expires_at <= $1 \
+             ORDER BY expires_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db("finding stale drafts"))?;
+        rows.iter().map(draft_row).collect()
+    }
+
+    async fn purge_raw(&mut self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE drafts SET raw_conversation = NULL \
+             WHERE raw_conversation IS NOT NULL AND raw_purge_at <= $1 RETURNING id",
+        )
+        .bind(now)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db("purging raw conversations"))?;
+        let mut ids = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db("purging raw conversations"))?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(db("committing"))
+    }
+}

@@ -1,0 +1,356 @@
+//! Query-side language: colloquial spellings, chit-chat, stop words and synonym groups.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::tokenize::normalize;
+
+/// Colloquial or typo spellings customers use, and the word the knowledge uses.
+const COLLOQUIAL: &[(&str, &str)] = &[
+    ("咋办", "怎么办"),
+    ("咋整", "怎么办"),
+    ("咋样", "怎么样"),
+    ("咋", "怎么"),
+    ("肿么", "怎么"),
+    ("腫麼", "怎么"),
+    ("啥时候", "什么时候"),
+    ("啥", "什么"),
+    ("神马", "什么"),
+    ("木有", "没有"),
+    ("米有", "没有"),
+    ("没得", "没有"),
+    ("木得", "没有"),
+    ("莫得", "没有"),
+    ("没了", "没有"),
+    ("伐", "吗"),
+    ("嘛时候", "什么时候"),
+    ("介个", "这个"),
+    ("酱紫", "这样子"),
+    ("灰常", "非常"),
+    ("几时", "什么时候"),
+    ("多会儿", "什么时候"),
+    ("多久能", "多长时间能"),
+    ("发活", "发货"),
+    ("推款", "退款"),
+    ("到帐", "到账"),
+    ("快地", "快递"),
+    ("邮费", "运费"),
+];
+
+/// Greetings, thanks and fillers: they say nothing about what the customer needs.
+const CHITCHAT: &[&str] = &[
+    "在吗",
+    "在不在",
+    "在么",
+    "在嘛",
+    "有人吗",
+    "有人在吗",
+    "您好",
+    "你好",
+    "亲亲",
+    "亲爱的",
+    "亲",
+    "谢谢你",
+    "谢谢",
+    "多谢",
+    "感谢",
+    "辛苦了",
+    "麻烦了",
+    "麻烦",
+    "哈哈哈",
+    "哈哈",
+    "呵呵",
+    "嘿嘿",
+    "好的",
+    "好滴",
+    "好哒",
+    "好吧",
+    "ok",
+    "嗯嗯",
+    "嗯",
+    "哦哦",
+    "哦",
+    "噢",
+    "额",
+    "呃",
+    "请问",
+    "问一下",
+    "问下",
+    "想问一下",
+    "想问下",
+    "咨询一下",
+    "老板",
+    "掌柜",
+    "美女",
+    "小姐姐",
+    "宝宝",
+    "hello",
+    "hi",
+];
+
+/// Function words that match everywhere and carry no topic.
+const STOPWORDS: &[&str] = &[
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "呀",
+    "嘛",
+    "么",
+    "哈",
+    "是",
+    "我",
+    "你",
+    "他",
+    "她",
+    "它",
+    "我们",
+    "你们",
+    "他们",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "这样",
+    "那样",
+    "怎么",
+    "怎么办",
+    "怎么样",
+    "怎样",
+    "如何",
+    "什么",
+    "为什么",
+    "为啥",
+    "哪",
+    "哪个",
+    "哪里",
+    "哪儿",
+    "谁",
+    "多少",
+    "几",
+    "吗",
+    "可以",
+    "可不可以",
+    "能",
+    "能不能",
+    "会",
+    "会不会",
+    "要",
+    "想",
+    "就",
+    "都",
+    "也",
+    "还",
+    "又",
+    "在",
+    "有",
+    "没",
+    "没有",
+    "不",
+    "不是",
+    "和",
+    "跟",
+    "与",
+    "或",
+    "或者",
+    "还是",
+    "请",
+    "下",
+    "一下",
+    "一个",
+    "个",
+    "给",
+    "让",
+    "被",
+    "把",
+    "对",
+    "到",
+    "从",
+    "用",
+    "去",
+    "来",
+    "说",
+    "问",
+    "现在",
+    "已经",
+    "还有",
+    "然后",
+    "但是",
+    "因为",
+    "所以",
+    "如果",
+    "的话",
+    "自己",
+    "帮",
+    "帮我",
+    "麻烦",
+    "一",
+    "上",
+    "里",
+    "过",
+    "着",
+    "得",
+    "地",
+    "等",
+    "呗",
+    "咯",
+    "哇",
+    "嗯",
+    "啦",
+    "之",
+    "其",
+    "该",
+    "需要",
+    "知道",
+    "告诉",
+];
+
+/// Normalizes customer text: full-width/case, then colloquial spellings.
+pub struct QueryLanguage {
+    colloquial: AhoCorasick,
+    colloquial_to: Vec<&'static str>,
+    chitchat: AhoCorasick,
+    stopwords: std::collections::HashSet<&'static str>,
+}
+
+impl QueryLanguage {
+    pub fn new() -> Self {
+        let colloquial = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(COLLOQUIAL.iter().map(|(from, _)| *from))
+            .expect("static colloquial table builds");
+        let chitchat = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(CHITCHAT)
+            .expect("static chit-chat table builds");
+        QueryLanguage {
+            colloquial,
+            colloquial_to: COLLOQUIAL.iter().map(|(_, to)| *to).collect(),
+            chitchat,
+            stopwords: STOPWORDS.iter().copied().collect(),
+        }
+    }
+
+    /// Full-width/case normalization plus colloquial replacement.
+    pub fn normalize(&self, text: &str) -> String {
+        let text = normalize(text);
+        let mut out = String::with_capacity(text.len());
+        self.colloquial
+            .replace_all_with(&text, &mut out, |m, _, dst| {
+                dst.push_str(self.colloquial_to[m.pattern().as_usize()]);
+                true
+            });
+        out
+    }
+
+    /// Replaces chit-chat phrases by a separator so they neither count nor glue words together.
+    pub fn strip_chitchat(&self, normalized: &str) -> String {
+        self.chitchat
+            .replace_all(normalized, &vec![" "; CHITCHAT.len()])
+    }
+
+    pub fn is_stopword(&self, word: &str) -> bool {
+        self.stopwords.contains(word)
+    }
+}
+
+impl Default for QueryLanguage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Synonym groups from `synonyms.txt`: one group per line, words separated by spaces,
+/// `#` starts a comment.
+#[derive(Default)]
+pub struct Synonyms {
+    groups: Vec<Vec<String>>,
+    /// Member index → group index.
+    member_group: Vec<usize>,
+    members: Option<AhoCorasick>,
+}
+
+impl Synonyms {
+    pub fn parse(text: &str) -> Self {
+        let mut groups = Vec::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let words: Vec<String> = line
+                .split_whitespace()
+                .map(normalize)
+                .filter(|w| !w.is_empty())
+                .collect();
+            if words.len() >= 2 {
+                groups.push(words);
+            }
+        }
+        let mut patterns = Vec::new();
+        let mut member_group = Vec::new();
+        for (g, words) in groups.iter().enumerate() {
+            for w in words {
+                patterns.push(w.clone());
+                member_group.push(g);
+            }
+        }
+        let members = if patterns.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .ok()
+        };
+        Synonyms {
+            groups,
+            member_group,
+            members,
+        }
+    }
+
+    pub fn groups(&self) -> &[Vec<String>] {
+        &self.groups
+    }
+
+    /// For each group member found in `normalized` text: the matched member and its group.
+    pub fn matches<'a>(&'a self, normalized: &str) -> Vec<(String, &'a [String])> {
+        let Some(ac) = &self.members else {
+            return Vec::new();
+        };
+        ac.find_iter(normalized)
+            .map(|m| {
+                let group = &self.groups[self.member_group[m.pattern().as_usize()]];
+                (normalized[m.start()..m.end()].to_string(), group.as_slice())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colloquial_is_normalized() {
+        let q = QueryLanguage::new();
+        assert_eq!(q.normalize("咋退货"), "怎么退货");
+        assert_eq!(q.normalize("木有发票"), "没有发票");
+        assert_eq!(q.normalize("神马时候发货"), "什么时候发货");
+    }
+
+    #[test]
+    fn chitchat_is_removed() {
+        let q = QueryLanguage::new();
+        assert_eq!(q.strip_chitchat("在吗").trim(), "");
+        assert!(!q.strip_chitchat("亲在吗退货").contains('亲'));
+    }
+
+    #[test]
+    fn synonym_groups_match_inside_text() {
+        let s = Synonyms::parse("# c\n退款 退钱 推款\n单\n");
+        assert_eq!(s.groups().len(), 1);
+        let m = s.matches("我要退钱");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0, "退钱");
+    }
+}
