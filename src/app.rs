@@ -50,7 +50,9 @@ impl App {
             tracing::warn!("knowledge file skipped: {err}");
         }
         let gateway = Gateway::from_config(&config.providers);
-        let store = Store::open(&config.storage).await?;
+        let store = Store::open(&config.storage)
+            .await?
+            .with_second_approval_categories(&config.review.second_approval_categories);
         let users = Users::from_config(&config.users);
         let app = App {
             users,

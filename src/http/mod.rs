@@ -1,6 +1,7 @@
 //! HTTP over the domain: thin handlers that parse, authorize, call one domain function and
 //! map its result. Routes are listed in [`router`]; errors map in [`error`].
 
+mod audit;
 pub mod console;
 pub mod error;
 mod extract;
@@ -28,9 +29,14 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/me", get(routes::me))
         .route("/v1/suggest", post(routes::suggest))
         .route("/v1/check", post(routes::check))
+        .route("/v1/drafts", get(routes::list_drafts))
         .route("/v1/drafts/{id}", get(routes::get_draft))
         .route("/v1/drafts/{id}/approve", post(routes::approve))
         .route("/v1/drafts/{id}/reject", post(routes::reject))
+        .route("/v1/knowledge/snippets/{id}", get(routes::snippet))
+        .route("/v1/audit/events", get(audit::events))
+        .route("/v1/audit/export", get(audit::export))
+        .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/admin/reload", post(routes::reload))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))

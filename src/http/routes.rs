@@ -1,6 +1,6 @@
 //! Route handlers. Each one: authorize, call the domain, shape the answer.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
 use crate::compliance::{CheckResult, Grounding};
-use crate::drafts::{Actor, Draft, Role};
+use crate::drafts::{Actor, Draft, Role, Status};
 use crate::pipeline::{self, SuggestRequest};
 use crate::review;
 
@@ -33,7 +33,7 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see the API section of the README")
 }
 
-fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
+pub(super) fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
     if roles.contains(&actor.role) {
         Ok(())
     } else {
@@ -127,6 +127,47 @@ pub async fn get_draft(
     Path(id): Path<String>,
 ) -> Result<Json<Draft>, ApiError> {
     Ok(Json(review::visible_draft(&app, &id, &actor).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The review queue. Agents see their own drafts only.
+pub async fn list_drafts(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Query(q): Query<DraftQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            Status::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown status `{s}`")))?,
+        ),
+        None => None,
+    };
+    let agent = (actor.role == Role::Agent).then_some(actor.name.as_str());
+    let drafts = app.store.list_drafts(status, agent, q.limit.unwrap_or(50)).await?;
+    Ok(Json(json!({ "drafts": drafts })))
+}
+
+/// One knowledge snippet, so the console can open a draft's sources.
+pub async fn snippet(
+    State(app): State<AppState>,
+    Caller(_actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let s = app
+        .knowledge
+        .snippet(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no snippet `{id}` in the knowledge in force")))?;
+    Ok(Json(json!({
+        "id": s.id, "doc_id": s.doc_id, "title": s.title, "kind": s.kind, "text": s.text,
+        "source": s.source, "valid_from": s.valid_from, "valid_to": s.valid_to,
+    })))
 }
 
 #[derive(Debug, Default, Deserialize)]
