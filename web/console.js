@@ -41,8 +41,9 @@
     checkCtl: null,
     suggestCtl: null,
     snippets: new Map(),
-    review: { offset: 0, limit: 20, drafts: [] },
-    audit: { offset: 0, limit: 50, events: [], selected: null },
+    review: { limit: 50, drafts: [] },
+    // Audit pages by cursor: `after` is the last seq of the page before; `cursors` the way back.
+    audit: { limit: 50, after: null, cursors: [], nextAfter: null, events: [], selected: null },
   };
 
   // ---------- API ----------
@@ -681,10 +682,13 @@
     const r = S.review;
     setStatus(st, '加载中…');
     try {
-      const res = await api('GET', '/v1/drafts' + L.query({ status: 'pending', limit: r.limit, offset: r.offset }));
+      const res = await api('GET', '/v1/drafts' + L.query({ status: 'pending', limit: r.limit }));
       r.drafts = res.drafts || [];
       renderReview();
-      setStatus(st, r.drafts.length ? `共 ${r.drafts.length} 条待审核（本页）。` : '没有待审核的草稿。');
+      let msg = r.drafts.length ? `${r.drafts.length} 条待审核。` : '没有待审核的草稿。';
+      // Decided drafts leave the queue, so refreshing brings the next ones.
+      if (r.drafts.length >= r.limit) msg += `只显示前 ${r.limit} 条，处理后点“刷新”查看其余。`;
+      setStatus(st, msg);
     } catch (e) {
       fail(e, st);
     }
@@ -723,9 +727,6 @@
       item.querySelector('textarea').value = d.text;
       list.append(item);
     }
-    $('review-prev').disabled = r.offset === 0;
-    $('review-next').disabled = r.drafts.length < r.limit;
-    $('review-page').textContent = `第 ${Math.floor(r.offset / r.limit) + 1} 页`;
   }
 
   function selectedReview() {
@@ -793,8 +794,9 @@
     const st = $('audit-status');
     setStatus(st, '加载中…');
     try {
-      const res = await api('GET', '/v1/audit/events' + L.query(Object.assign(auditFilters(), { limit: a.limit, offset: a.offset })));
+      const res = await api('GET', '/v1/audit/events' + L.query(Object.assign(auditFilters(), { limit: a.limit, after: a.after })));
       a.events = res.events || [];
+      a.nextAfter = res.next_after ?? null;
       renderAudit();
       setStatus(st, a.events.length ? `本页 ${a.events.length} 条事件。` : '没有符合条件的事件。');
     } catch (e) {
@@ -822,9 +824,9 @@
         el('td', {}, el('button', { type: 'button', 'aria-label': `查看第 ${ev.seq} 号事件详情`, onclick: () => showEvent(ev) }, '详情')));
       tbody.append(tr);
     }
-    $('audit-prev').disabled = a.offset === 0;
-    $('audit-next').disabled = a.events.length < a.limit;
-    $('audit-page').textContent = `第 ${Math.floor(a.offset / a.limit) + 1} 页`;
+    $('audit-prev').disabled = a.cursors.length === 0;
+    $('audit-next').disabled = a.nextAfter === null;
+    $('audit-page').textContent = `第 ${a.cursors.length + 1} 页`;
   }
 
   function renderDiff(from, to) {
@@ -968,26 +970,22 @@
     });
     $('review-approve').addEventListener('click', () => bulk('approve'));
     $('review-reject').addEventListener('click', () => bulk('reject'));
-    $('review-prev').addEventListener('click', () => {
-      S.review.offset = Math.max(0, S.review.offset - S.review.limit);
-      loadReview();
-    });
-    $('review-next').addEventListener('click', () => {
-      S.review.offset += S.review.limit;
-      loadReview();
-    });
 
     $('audit-form').addEventListener('submit', (e) => {
       e.preventDefault();
-      S.audit.offset = 0;
+      S.audit.after = null;
+      S.audit.cursors = [];
       loadAudit();
     });
     $('audit-prev').addEventListener('click', () => {
-      S.audit.offset = Math.max(0, S.audit.offset - S.audit.limit);
+      if (!S.audit.cursors.length) return;
+      S.audit.after = S.audit.cursors.pop();
       loadAudit();
     });
     $('audit-next').addEventListener('click', () => {
-      S.audit.offset += S.audit.limit;
+      if (S.audit.nextAfter === null) return;
+      S.audit.cursors.push(S.audit.after);
+      S.audit.after = S.audit.nextAfter;
       loadAudit();
     });
     $('verify-btn').addEventListener('click', verifyChain);
