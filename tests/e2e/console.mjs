@@ -55,6 +55,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
+    '--lang=zh-CN',
   ],
   viewport: { width: 1366, height: 768 },
   locale: 'zh-CN',
