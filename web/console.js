@@ -395,7 +395,7 @@
     const notes = [];
     notes.push(`建议草稿已生成（原文${label('verdict', d.verdict)}，${(d.findings || []).length} 条合规提示）。`);
     if (d.needs_human) notes.push('建议人工处理。');
-    if (d.fallback_reason) notes.push(`已改用抽取模式：${d.fallback_reason}`);
+    if (d.fallback_reason) notes.push(`抽取模式（${d.fallback_reason}）。`);
     if (!pending) notes.push(`该草稿${label('status', d.status)}。`);
     setStatus($('draft-status'), notes.join(' '));
     if (pending) loadGrounding(d);
@@ -477,7 +477,8 @@
     const sources = d.sources || [];
     if (!sources.length) return;
     try {
-      const texts = await Promise.all(sources.map((s) => fetchSnippet(s.id).then((x) => x.text)));
+      // Same shape as the pipeline's grounding: "title\ntext" per snippet, "key：value" per fact.
+      const texts = await Promise.all(sources.map((s) => fetchSnippet(s.id).then((x) => `${x.title}\n${x.text}`)));
       if (S.draft !== d) return;
       S.grounding = texts.concat(Object.entries(S.facts).map(([k, v]) => `${k}：${v}`));
     } catch (_) {
