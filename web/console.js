@@ -12,7 +12,10 @@
     verdict: { pass: '通过', warn: '警告', block: '拦截' },
     severity: { info: '提示', warn: '警告', block: '拦截' },
     role: { agent: '坐席', reviewer: '审核员', compliance: '合规', admin: '管理员' },
-    action: { suggested: '生成草稿', approved: '通过', edited: '修改后通过', rejected: '驳回' },
+    action: {
+      suggested: '生成草稿', approved: '通过', edited: '修改后通过', rejected: '驳回', overridden: '合规放行',
+      first_approval: '首次审批', expired: '过期', exported: '导出审计', reloaded: '重新加载',
+    },
     mode: { model: '模型生成', extractive: '抽取模式（无模型）' },
     timing: { redact: '脱敏', scenario: '场景', retrieve: '检索', prompt: '提示词', generate: '生成', restore: '还原', check: '检查', store: '存储', total: '合计' },
   };
@@ -164,6 +167,8 @@
     return e;
   }
 
+  // Draft ids are UUIDv7: the head is a timestamp shared by drafts of the same minute, the tail is random.
+  const shortId = (id) => String(id || '').slice(-8);
   const badge = (kind, cls, text) => el('span', { class: 'badge ' + cls, text: text || label(kind, cls) });
   const fmtTime = (iso) => {
     const d = new Date(iso);
@@ -410,7 +415,7 @@
     item('情绪', label('emotion', d.emotion));
     item('需人工', d.needs_human ? badge('', 'block', '是') : '否');
     item('状态', label('status', d.status));
-    item('草稿', el('span', { class: 'mono', title: d.id, text: String(d.id).slice(0, 8) }));
+    item('草稿', el('span', { class: 'mono', title: d.id, text: shortId(d.id) }));
     if (d.model) item('模型', `${d.provider || ''} ${d.model}`.trim());
     item('耗时', `${d.latency_ms ?? '—'} ms`);
     const t = d.timings && typeof d.timings === 'object' ? Object.entries(d.timings) : [];
@@ -710,7 +715,7 @@
         renderMarked(marked, d.text, d.findings);
       }
       const item = el('div', { class: 'review-item panel', 'data-id': id },
-        el('div', { class: 'sel' }, el('input', { type: 'checkbox', id: 'rv-sel-' + id, 'aria-label': `选择草稿 ${id.slice(0, 8)}` })),
+        el('div', { class: 'sel' }, el('input', { type: 'checkbox', id: 'rv-sel-' + id, 'aria-label': `选择草稿 ${shortId(id)}` })),
         el('div', {},
           el('div', { class: 'head' },
             el('span', { text: `坐席 ${d.agent}` }),
@@ -821,7 +826,7 @@
         el('td', { text: `${ev.actor}（${label('role', ev.role)}）` }),
         el('td', { text: label('action', ev.action) }),
         el('td', {}, v ? badge('verdict', v) : '—'),
-        el('td', { class: 'mono', text: ev.draft_id ? ev.draft_id.slice(0, 8) : '—', title: ev.draft_id || null }),
+        el('td', { class: 'mono', text: ev.draft_id ? shortId(ev.draft_id) : '—', title: ev.draft_id || null }),
         el('td', {}, el('button', { type: 'button', 'aria-label': `查看第 ${ev.seq} 号事件详情`, onclick: () => showEvent(ev) }, '详情')));
       tbody.append(tr);
     }
@@ -864,9 +869,28 @@
     row('哈希', el('span', { class: 'mono', text: ev.hash }));
     row('前一哈希', el('span', { class: 'mono', text: ev.prev_hash }));
     body.append(kv);
-    if (typeof p.text === 'string' && typeof p.final_text === 'string') {
-      body.append(el('h4', { text: '草稿 → 发送文本' }), renderDiff(p.text, p.final_text),
-        el('p', { class: 'muted', text: p.text === p.final_text ? '未修改。' : '红色删除线为草稿中删去的文字，绿色为坐席新增的文字。' }));
+    if (typeof p.final_text === 'string') {
+      const slot = el('div', { 'aria-live': 'polite' });
+      body.append(el('h4', { text: '草稿 → 发送文本' }), slot);
+      const show = (suggested) => {
+        slot.textContent = '';
+        slot.append(renderDiff(suggested, p.final_text),
+          el('p', { class: 'muted', text: suggested === p.final_text ? '未修改。' : '红色删除线为草稿中删去的文字，绿色为坐席新增的文字。' }));
+      };
+      if (typeof p.text === 'string') show(p.text);
+      else if (ev.draft_id) {
+        // Decision events may carry only the final text: the suggested one is on the draft.
+        slot.textContent = '加载草稿原文…';
+        api('GET', '/v1/drafts/' + encodeURIComponent(ev.draft_id))
+          .then((d) => {
+            if (S.audit.selected === ev.seq) show(d.text);
+          })
+          .catch((e) => {
+            if (S.audit.selected === ev.seq) slot.textContent = '无法加载草稿原文：' + explain(e);
+          });
+      } else {
+        slot.append(el('div', { class: 'diff', text: p.final_text }));
+      }
     } else if (typeof p.text === 'string') {
       body.append(el('h4', { text: '草稿文本' }), el('div', { class: 'diff', text: p.text }));
     }
@@ -958,6 +982,13 @@
       }
     });
     $('draft-text').addEventListener('input', onDraftInput);
+    // A tooltip near the right edge opens leftwards so it stays on screen.
+    const placeTip = (e) => {
+      const mark = e.target.closest && e.target.closest('mark');
+      if (mark) mark.classList.toggle('flip', mark.getBoundingClientRect().left + 420 > window.innerWidth);
+    };
+    document.addEventListener('mouseover', placeTip);
+    document.addEventListener('focusin', placeTip);
     $('approve-btn').addEventListener('click', () => approveDraft(null));
     $('reject-btn').addEventListener('click', rejectDraft);
     $('override-btn').addEventListener('click', overrideFromAgent);

@@ -79,7 +79,7 @@ const verdictSettled = () =>
 const blockFindings = () =>
   page.$$eval('#findings li.block', (lis) => lis.map((li) => li.textContent));
 
-const CONVERSATION = ['顾客：你好，这款电热水壶什么时候发货？', '客服：亲，您好~', '顾客：今天下单什么时候能发货？能开发票吗？'].join('\n');
+const CONVERSATION = ['顾客：你好，在吗？', '客服：亲，在的，请问有什么可以帮您？', '顾客：空气炸锅保修多久？'].join('\n');
 
 async function suggest(conversation) {
   await page.fill('#conv-text', conversation);
@@ -300,7 +300,7 @@ try {
 
   let pendingText = '';
   await step('a second draft waits in the review view and is rejected in bulk', async () => {
-    await suggest('顾客：这个水壶保修多久？');
+    await suggest('顾客：什么时候发货？');
     pendingText = await page.inputValue('#draft-text');
     const pendingId = await page.getAttribute('#draft-body', 'data-draft-id');
     await page.click('nav a[data-view="review"]');
