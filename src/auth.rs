@@ -13,6 +13,9 @@ impl Users {
         true
     }
     pub fn authenticate(&self, _h: Option<&str>) -> Result<Actor, AuthError> {
-        Ok(Actor { name: "local".into(), role: Role::Admin })
+        Ok(Actor {
+            name: "local".into(),
+            role: Role::Admin,
+        })
     }
 }

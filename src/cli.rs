@@ -15,7 +15,11 @@ use crate::knowledge::{KnowledgeBase, SearchRequest};
 use crate::pipeline::SuggestRequest;
 
 #[derive(Debug, Parser)]
-#[command(name = "kefu", version, about = "Grounded, compliance-checked reply drafts for e-commerce customer service")]
+#[command(
+    name = "kefu",
+    version,
+    about = "Grounded, compliance-checked reply drafts for e-commerce customer service"
+)]
 pub struct Cli {
     /// Configuration file (default: kefu.toml in the working directory when present, else built-in defaults).
     #[arg(long, global = true)]
@@ -112,10 +116,16 @@ pub struct Failure {
 
 impl Failure {
     fn input(message: impl std::fmt::Display) -> Self {
-        Failure { code: 2, message: message.to_string() }
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
     }
     fn failed(message: impl std::fmt::Display) -> Self {
-        Failure { code: 1, message: message.to_string() }
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -144,34 +154,66 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             serve(config).await
         }
         Command::Index(k) => index(knowledge_dir(&config, k)).await,
-        Command::Search { query, platform, sku, date, k, json, knowledge } => {
+        Command::Search {
+            query,
+            platform,
+            sku,
+            date,
+            k,
+            json,
+            knowledge,
+        } => {
             let dir = knowledge_dir(&config, knowledge);
             let kb = open_knowledge(dir).await?;
-            let req = SearchRequest { turns: vec![Turn::customer(query)], platform, sku, date, k };
+            let req = SearchRequest {
+                turns: vec![Turn::customer(query)],
+                platform,
+                sku,
+                date,
+                k,
+            };
             let found = kb.search(&req).map_err(Failure::failed)?;
             print_search(&found, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Suggest { message, platform, sku, json } => suggest(config, message, platform, sku, json).await,
+        Command::Suggest {
+            message,
+            platform,
+            sku,
+            json,
+        } => suggest(config, message, platform, sku, json).await,
         Command::Check { text, file, json } => check(&config, text, file, json),
-        Command::Eval(EvalCommand::Retrieval { queries, knowledge, k, json }) => {
+        Command::Eval(EvalCommand::Retrieval {
+            queries,
+            knowledge,
+            k,
+            json,
+        }) => {
             let dir = knowledge_dir(&config, knowledge);
             eval_retrieval(dir, queries, k, json).await
         }
-        Command::Eval(EvalCommand::Compliance { cases, json }) => eval_compliance(&config, cases, json),
+        Command::Eval(EvalCommand::Compliance { cases, json }) => {
+            eval_compliance(&config, cases, json)
+        }
     }
 }
 
 async fn serve(config: Config) -> Outcome {
-    let server = crate::startup::Server::build(config).await.map_err(Failure::input)?;
+    let server = crate::startup::Server::build(config)
+        .await
+        .map_err(Failure::input)?;
     let addr = server.addr();
     eprintln!("kefu is listening on http://{addr}/  (API: http://{addr}/v1/suggest)");
-    server.run().await.map_err(|e| Failure::failed(format!("server stopped: {e}")))?;
+    server
+        .run()
+        .await
+        .map_err(|e| Failure::failed(format!("server stopped: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn knowledge_dir(config: &Config, arg: KnowledgeArg) -> PathBuf {
-    arg.knowledge.unwrap_or_else(|| config.knowledge.dir.clone())
+    arg.knowledge
+        .unwrap_or_else(|| config.knowledge.dir.clone())
 }
 
 /// Index building is CPU-bound: it runs on a blocking thread.
@@ -218,17 +260,37 @@ fn print_search(found: &crate::knowledge::SearchResponse, json: bool) {
         return;
     }
     if found.no_answer {
-        let _ = writeln!(out, "(no relevant knowledge: a person must answer this one)");
+        let _ = writeln!(
+            out,
+            "(no relevant knowledge: a person must answer this one)"
+        );
     }
     for (i, hit) in found.hits.iter().enumerate() {
         let expired = if hit.expired { " [已结束]" } else { "" };
         let preview: String = hit.text.chars().take(60).collect();
-        let _ = writeln!(out, "{:>2}. {:>6.2}  {}  {}{}\n        {}", i + 1, hit.score, hit.id, hit.title, expired, preview.replace('\n', " "));
+        let _ = writeln!(
+            out,
+            "{:>2}. {:>6.2}  {}  {}{}\n        {}",
+            i + 1,
+            hit.score,
+            hit.id,
+            hit.title,
+            expired,
+            preview.replace('\n', " ")
+        );
     }
 }
 
-async fn suggest(config: Config, message: String, platform: Option<Platform>, sku: Option<String>, json: bool) -> Outcome {
-    let (app, _report) = crate::app::App::build(config).await.map_err(Failure::input)?;
+async fn suggest(
+    config: Config,
+    message: String,
+    platform: Option<Platform>,
+    sku: Option<String>,
+    json: bool,
+) -> Outcome {
+    let (app, _report) = crate::app::App::build(config)
+        .await
+        .map_err(Failure::input)?;
     let req = SuggestRequest {
         conversation: vec![Turn::customer(message)],
         message: None,
@@ -238,18 +300,32 @@ async fn suggest(config: Config, message: String, platform: Option<Platform>, sk
         date: None,
         stream: false,
     };
-    let actor = Actor { name: "cli".into(), role: Role::Agent };
-    let s = crate::pipeline::suggest(&app, &req, &actor, None).await.map_err(Failure::failed)?;
+    let actor = Actor {
+        name: "cli".into(),
+        role: Role::Agent,
+    };
+    let s = crate::pipeline::suggest(&app, &req, &actor, None)
+        .await
+        .map_err(Failure::failed)?;
     if json {
         println!("{}", serde_json::to_string(&s).unwrap_or_default());
     } else {
         println!("{}\n", s.draft.suggestion.text);
-        println!("draft {} · {} · mode {:?} · verdict {}", s.draft.id, s.draft.suggestion.scenario, s.draft.suggestion.mode, s.draft.suggestion.verdict.as_str());
+        println!(
+            "draft {} · {} · mode {:?} · verdict {}",
+            s.draft.id,
+            s.draft.suggestion.scenario,
+            s.draft.suggestion.mode,
+            s.draft.suggestion.verdict.as_str()
+        );
         if let Some(reason) = &s.fallback_reason {
             println!("extractive: {reason}");
         }
         for f in &s.draft.suggestion.findings {
-            println!("  {:?} {} 「{}」 {}", f.severity, f.rule, f.matched, f.message);
+            println!(
+                "  {:?} {} 「{}」 {}",
+                f.severity, f.rule, f.matched, f.message
+            );
         }
         for src in &s.draft.suggestion.sources {
             println!("  source {} {}", src.id, src.title);
@@ -263,7 +339,8 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
     let texts: Vec<String> = match (text, file) {
         (Some(t), None) => vec![t],
         (None, Some(path)) => {
-            let f = std::fs::File::open(&path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+            let f = std::fs::File::open(&path)
+                .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
             std::io::BufReader::new(f)
                 .lines()
                 .collect::<Result<Vec<_>, _>>()
@@ -280,16 +357,30 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
         let result = compliance.check(text, &Grounding::default());
         blocked |= result.verdict == Verdict::Block;
         if json {
-            println!("{}", serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version }));
+            println!(
+                "{}",
+                serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version })
+            );
         } else {
             println!("{}  {}", result.verdict.as_str().to_uppercase(), text);
             for f in &result.findings {
-                let hint = f.suggestion.as_deref().map(|s| format!(" → {s}")).unwrap_or_default();
-                println!("    {:?} {} [{}..{}] 「{}」 {}{}", f.severity, f.rule, f.start, f.end, f.matched, f.message, hint);
+                let hint = f
+                    .suggestion
+                    .as_deref()
+                    .map(|s| format!(" → {s}"))
+                    .unwrap_or_default();
+                println!(
+                    "    {:?} {} [{}..{}] 「{}」 {}{}",
+                    f.severity, f.rule, f.start, f.end, f.matched, f.message, hint
+                );
             }
         }
     }
-    Ok(if blocked { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if blocked {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) -> Outcome {
