@@ -325,3 +325,39 @@ async fn a_listener_that_goes_away_does_not_stop_the_generation() {
     let g = gw.generate(&req(), Lane::Live, Some(tx)).await.unwrap();
     assert_eq!(g.text, DEFAULT_REPLY);
 }
+
+#[tokio::test]
+async fn a_429_before_the_stream_starts_is_retried() {
+    let fake = FakeProvider::start().await;
+    fake.push(Behaviour::Status429 {
+        retry_after_secs: None,
+    });
+    let gw = gateway(&[fake.provider_config("main")]);
+    let (g, deltas) = run(&gw).await;
+    assert_eq!(g.unwrap().attempts, 2);
+    assert_eq!(deltas.concat(), DEFAULT_REPLY);
+}
+
+#[tokio::test]
+async fn insufficient_system_resource_after_text_is_truncated() {
+    let fake = FakeProvider::start().await;
+    let body = [
+        r#"data: {"choices":[{"index":0,"delta":{"content":"亲，"},"finish_reason":null}]}"#,
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"insufficient_system_resource"}]}"#,
+        "data: [DONE]",
+    ]
+    .join("\n\n")
+        + "\n\n";
+    fake.push(Behaviour::Raw {
+        status: 200,
+        content_type: "text/event-stream".into(),
+        body,
+    });
+    let gw = gateway(&[fake.provider_config("main")]);
+    let (r, _) = run(&gw).await;
+    let err = r.unwrap_err();
+    assert!(
+        matches!(&err, LlmError::Truncated { detail } if detail.contains("insufficient_system_resource")),
+        "{err:?}"
+    );
+}

@@ -89,6 +89,14 @@ pub struct Gateway {
     providers: Vec<Arc<Provider>>,
 }
 
+/// One provider as [`Gateway::provider_status`] reports it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub model: String,
+    pub breaker: BreakerState,
+}
+
 /// How one provider's turn in [`Gateway::generate`] ended, when it did not produce an answer.
 enum Turn {
     /// Never sent or only rate-limited: quota, open breaker, 429s. Try again after this.
@@ -152,8 +160,25 @@ impl Gateway {
             .map(|p| p.breaker.state(Instant::now()))
     }
 
+    /// Every provider in use, in order, with its breaker: for health and status pages.
+    pub fn provider_status(&self) -> Vec<ProviderStatus> {
+        let now = Instant::now();
+        self.providers
+            .iter()
+            .map(|p| ProviderStatus {
+                name: p.name.clone(),
+                model: p.model.clone(),
+                breaker: p.breaker.state(now),
+            })
+            .collect()
+    }
+
     /// Generates a completion. With `deltas`, text is sent there as it arrives; the returned
     /// [`Generation`] holds the whole text. Dropping the future cancels the upstream request.
+    ///
+    /// Deadlines are per provider: each one tried gets its `timeout_secs` (quota wait, retries
+    /// and backoff included); streamed answers must also show a first token (answer or
+    /// reasoning) within `first_token_timeout_secs` of each request.
     pub async fn generate(
         &self,
         req: &ChatRequest,

@@ -113,6 +113,12 @@ where
     if wire::is_filtered(&finish) {
         return Err(CallError::Empty(format!("finish_reason {finish}")));
     }
+    if wire::is_provider_abort(&finish) {
+        return Err(CallError::Cut(format!(
+            "the provider stopped after {} characters: finish_reason {finish}",
+            text.chars().count()
+        )));
+    }
     if text.trim().is_empty() {
         return Err(CallError::Empty(format!("no text, finish_reason {finish}")));
     }
