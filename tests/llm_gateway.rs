@@ -512,3 +512,26 @@ async fn a_half_open_breaker_lets_exactly_one_probe_through() {
     assert_eq!(fake.calls(), 2, "the failure and the one probe");
     assert_eq!(gw.breaker_state("main"), Some(BreakerState::Closed));
 }
+
+#[tokio::test]
+async fn a_huge_error_body_is_summarized_not_carried_along() {
+    let fake = FakeProvider::start().await;
+    fake.set_default(Behaviour::Raw {
+        status: 502,
+        content_type: "text/html".into(),
+        body: "<p>bad gateway</p>".repeat(100_000),
+    });
+    let mut cfg = fake.provider_config("main");
+    cfg.max_attempts = 1;
+    let gw = gateway(&[cfg]);
+    let err = gw
+        .generate(&req("在吗"), Lane::Live, None)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 502") && text.contains("bad gateway"),
+        "{text}"
+    );
+    assert!(text.chars().count() < 400, "{} chars", text.chars().count());
+}
