@@ -135,6 +135,12 @@ impl Gateway {
                     }
                 }
             };
+            if built.iter().any(|p: &Arc<Provider>| p.name == cfg.name) {
+                tracing::warn!(
+                    "two providers are named `{}`: give each a unique name so logs and status tell them apart",
+                    cfg.name
+                );
+            }
             match Provider::new(cfg, key) {
                 Ok(p) => built.push(Arc::new(p)),
                 Err(e) => tracing::warn!("provider `{}` skipped: {e}", cfg.name),
@@ -200,7 +206,7 @@ impl Gateway {
                 .await;
             match turn {
                 Ok(answer) => {
-                    return Ok(Generation {
+                    let g = Generation {
                         text: answer.text,
                         provider: p.name.clone(),
                         model: answer.model.unwrap_or_else(|| p.model.clone()),
@@ -208,7 +214,17 @@ impl Gateway {
                         usage: answer.usage,
                         latency_ms: u64::try_from(started.elapsed().as_millis())
                             .unwrap_or(u64::MAX),
-                    })
+                    };
+                    tracing::info!(
+                        provider = %g.provider,
+                        model = %g.model,
+                        attempts = g.attempts,
+                        latency_ms = g.latency_ms,
+                        prompt_tokens = g.usage.map(|u| u.prompt_tokens),
+                        completion_tokens = g.usage.map(|u| u.completion_tokens),
+                        "generated"
+                    );
+                    return Ok(g);
                 }
                 Err(TurnEnd::Final(e)) => return Err(e),
                 Err(TurnEnd::Next(t)) => {
