@@ -361,3 +361,53 @@ async fn insufficient_system_resource_after_text_is_truncated() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn reasoning_deltas_keep_the_first_token_watchdog_satisfied() {
+    let fake = FakeProvider::start().await;
+    let reasoning = |t: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":null,"reasoning_content":"{t}"}},"finish_reason":null}}]}}"#
+        )
+    };
+    let content = |t: &str, finish: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":"{t}"}},"finish_reason":{finish}}}]}}"#
+        )
+    };
+    let step = Duration::from_millis(400);
+    fake.push(Behaviour::TimedEvents(vec![
+        (step, reasoning("先看")),
+        (step, reasoning("库存")),
+        (step, reasoning("再答")),
+        (step, content("亲，有货哦", "null")),
+        (Duration::ZERO, content("", "\"stop\"")),
+        (Duration::ZERO, "[DONE]".into()),
+    ]));
+    let mut cfg = fake.provider_config("main");
+    cfg.first_token_timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    let (g, deltas) = run(&gw).await;
+    let g = g.unwrap();
+    assert_eq!((g.attempts, g.text.as_str()), (1, "亲，有货哦"));
+    assert_eq!(deltas.concat(), "亲，有货哦");
+}
+
+#[tokio::test]
+async fn a_pause_between_chunks_within_the_deadline_is_fine() {
+    let fake = FakeProvider::start().await;
+    let chunk = |t: &str, finish: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":"{t}"}},"finish_reason":{finish}}}]}}"#
+        )
+    };
+    fake.push(Behaviour::TimedEvents(vec![
+        (Duration::ZERO, chunk("亲，", "null")),
+        (Duration::from_millis(1500), chunk("在的", "\"stop\"")),
+    ]));
+    let mut cfg = fake.provider_config("main");
+    cfg.first_token_timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    let (g, _) = run(&gw).await;
+    assert_eq!(g.unwrap().text, "亲，在的");
+}
