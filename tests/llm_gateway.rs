@@ -535,3 +535,24 @@ async fn a_huge_error_body_is_summarized_not_carried_along() {
     );
     assert!(text.chars().count() < 400, "{} chars", text.chars().count());
 }
+
+/// async-openai's default transport retries 429 and 5xx on its own (three times, honouring
+/// Retry-After); the gateway replaces it so that every request is one of its attempts.
+#[tokio::test]
+async fn async_openai_built_in_retries_are_off() {
+    for behaviour in [
+        Behaviour::Status500,
+        Behaviour::Status429 {
+            retry_after_secs: Some(1),
+        },
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.set_default(behaviour);
+        let mut cfg = fake.provider_config("main");
+        cfg.max_attempts = 1;
+        let gw = gateway(&[cfg]);
+        assert!(gw.generate(&req("在吗"), Lane::Live, None).await.is_err());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(fake.calls(), 1);
+    }
+}
