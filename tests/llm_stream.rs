@@ -411,3 +411,17 @@ async fn a_pause_between_chunks_within_the_deadline_is_fine() {
     let (g, _) = run(&gw).await;
     assert_eq!(g.unwrap().text, "亲，在的");
 }
+
+#[tokio::test]
+async fn a_listener_that_stops_reading_cannot_hold_the_request_past_its_deadline() {
+    let fake = FakeProvider::start().await;
+    let mut cfg = fake.provider_config("main");
+    cfg.timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    // Room for one delta, and nobody reads it.
+    let (tx, _rx) = mpsc::channel(1);
+    let started = Instant::now();
+    let r = gw.generate(&req(), Lane::Live, Some(tx)).await;
+    assert!(matches!(r, Err(LlmError::Truncated { .. })), "{r:?}");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
