@@ -427,7 +427,7 @@ store_test!(
             "nothing purged, nothing recorded"
         );
         let purged = s.purge_raw(Utc::now() + Duration::days(8)).await.unwrap();
-        assert_eq!(purged, [d.id.clone()]);
+        assert_eq!(purged, vec![d.id.clone()]);
         assert_eq!(s.raw_conversation(&d.id).await.unwrap(), None);
         let e = s.events(None).await.unwrap().pop().unwrap();
         assert_eq!((e.action.as_str(), e.actor.as_str()), ("purged", "system"));
