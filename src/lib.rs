@@ -3,6 +3,7 @@
 //!
 //! The suggest pipeline, top to bottom, is [`pipeline::suggest`]; ARCHITECTURE.md maps the rest.
 
+pub mod auth;
 pub mod compliance;
 pub mod config;
 pub mod conversation;

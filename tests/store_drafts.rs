@@ -490,3 +490,23 @@ store_test!(
         db.finish().await;
     }
 );
+
+store_test!(
+    agents_read_and_decide_only_their_own_drafts,
+    no_tune,
+    |db: TestDb| async move {
+        use kefu::auth::{can_decide, can_read_draft};
+        let d = db
+            .store
+            .insert_draft(&new_draft("t"), &agent("xiaomei"))
+            .await
+            .unwrap();
+        assert!(can_read_draft(&agent("xiaomei"), &d));
+        assert!(!can_read_draft(&agent("other"), &d));
+        assert!(!can_decide(&agent("other"), &d));
+        assert!(can_read_draft(&actor("lead", Role::Reviewer), &d));
+        assert!(can_decide(&actor("wang", Role::Compliance), &d));
+        assert!(can_read_draft(&kefu::auth::local_actor(), &d));
+        db.finish().await;
+    }
+);
