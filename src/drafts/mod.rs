@@ -7,6 +7,15 @@
 //! Layout: `state` decides transitions (pure), `audit` hashes and verifies the chain (pure),
 //! `ops` runs a transition inside one writing transaction of either backend, `sqlite` and
 //! `postgres` hold the SQL, `export` writes JSONL and CSV.
+//!
+//! Wiring: `Store::open(&cfg.storage).await?.with_second_approval_categories(
+//! &cfg.review.second_approval_categories)`, then every minute or so
+//! `expire_stale(Utc::now())` and `purge_raw(Utc::now())`.
+//!
+//! The chain: event n stores `prev_hash` = hash of event n-1 (genesis: 64 zeros) and
+//! `hash` = hex SHA-256 of the JSON array `[seq, at, actor, role, action, draft_id, payload,
+//! prev_hash]`, where `at` is RFC 3339 UTC with microseconds and `payload` is the stored JSON
+//! text. Anyone can re-check an export with that rule.
 
 mod audit;
 mod export;
@@ -437,6 +446,17 @@ impl Store {
         payload: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
         in_tx!(self, tx => ops::record(tx, actor, action, None, payload))
+    }
+
+    /// Appends an event about one draft that is not a decision (e.g. the text was sent).
+    pub async fn record_for_draft(
+        &self,
+        actor: &Actor,
+        action: &str,
+        draft_id: &str,
+        payload: serde_json::Value,
+    ) -> Result<AuditEvent, StoreError> {
+        in_tx!(self, tx => ops::record(tx, actor, action, Some(draft_id), payload))
     }
 
     /// Events in order, for a draft or all of them.

@@ -190,32 +190,54 @@ impl WriteTx for PgTx {
         })
     }
 
-    async fn set_head(&mut self, head: &Head) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.seq)
-            .bind(&head.hash)
+    async fn append_events(&mut self, events: &[RawEvent]) -> Result<(), StoreError> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        // One round trip for the events and the head: the head lock is held meanwhile.
+        let mut sql = format!("WITH ins AS (INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ");
+        for k in 0..events.len() {
+            let b = k * 9;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        let n = events.len() * 9;
+        sql.push_str(&format!(
+            ") UPDATE chain_head SET seq = ${}, hash = ${} WHERE id = 1",
+            n + 1,
+            n + 2
+        ));
+        let mut q = sqlx::query(&sql);
+        for e in events {
+            q = q
+                .bind(e.seq)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.role)
+                .bind(&e.action)
+                .bind(&e.draft_id)
+                .bind(&e.payload)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.bind(last.seq)
+            .bind(&last.hash)
             .execute(&mut *self.0)
             .await
-            .map_err(db("moving the chain head"))?;
-        Ok(())
-    }
-
-    async fn insert_event(&mut self, e: &RawEvent) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(e.seq)
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.role)
-        .bind(&e.action)
-        .bind(&e.draft_id)
-        .bind(&e.payload)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db("appending an audit event"))?;
+            .map_err(db("appending audit events"))?;
         Ok(())
     }
 
@@ -251,12 +273,14 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn load_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(db("reading a draft"))?;
+    async fn lock_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db("reading a draft"))?;
         row.as_ref().map(draft_row).transpose()
     }
 
@@ -286,7 +310,7 @@ impl WriteTx for PgTx {
     ) -> Result<Vec<Draft>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {DRAFT_COLUMNS} FROM drafts WHERE status = 'pending' AND expires_at <= $1 \
-             ORDER BY expires_at, id LIMIT $2"
+             ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
         ))
         .bind(now)
         .bind(limit)

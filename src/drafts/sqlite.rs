@@ -221,32 +221,32 @@ impl WriteTx for SqliteTx {
         })
     }
 
-    async fn set_head(&mut self, head: &Head) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.seq)
-            .bind(&head.hash)
+    async fn append_events(&mut self, events: &[RawEvent]) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query(&format!(
+                "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(e.seq)
+            .bind(fmt_time(e.at))
+            .bind(&e.actor)
+            .bind(&e.role)
+            .bind(&e.action)
+            .bind(&e.draft_id)
+            .bind(&e.payload)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
             .execute(&mut *self.0)
             .await
-            .map_err(db("moving the chain head"))?;
-        Ok(())
-    }
-
-    async fn insert_event(&mut self, e: &RawEvent) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(e.seq)
-        .bind(fmt_time(e.at))
-        .bind(&e.actor)
-        .bind(&e.role)
-        .bind(&e.action)
-        .bind(&e.draft_id)
-        .bind(&e.payload)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db("appending an audit event"))?;
+            .map_err(db("appending an audit event"))?;
+        }
+        if let Some(last) = events.last() {
+            sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(last.seq)
+                .bind(&last.hash)
+                .execute(&mut *self.0)
+                .await
+                .map_err(db("moving the chain head"))?;
+        }
         Ok(())
     }
 
@@ -282,7 +282,7 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn load_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
+    async fn lock_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
         let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *self.0)
