@@ -109,6 +109,57 @@ store_test!(
     }
 );
 
+store_test!(
+    a_failing_write_does_not_take_its_batch_down,
+    no_tune,
+    |db: TestDb| async move {
+        // a database-level refusal for one kind of event, as a full disk or a constraint would be
+        let poison = match db.kind {
+        Kind::Sqlite => "CREATE TRIGGER poison BEFORE INSERT ON audit_events WHEN NEW.action = 'poison' \
+                         BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        Kind::Postgres => "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+                           IF NEW.action = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END; \
+                           $$ LANGUAGE plpgsql; \
+                           CREATE TRIGGER poison BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION poison();",
+    };
+        db.raw(poison).await.unwrap();
+        let barrier = Arc::new(Barrier::new(40));
+        let mut tasks = Vec::new();
+        for i in 0..40usize {
+            let (s, b) = (db.store.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let action = if i % 10 == 7 {
+                    "poison"
+                } else {
+                    "rules_reloaded"
+                };
+                b.wait().await;
+                (
+                    action,
+                    s.record(&agent("a"), action, serde_json::json!({"i": i}))
+                        .await,
+                )
+            }));
+        }
+        let (mut ok, mut failed) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                ("poison", Err(StoreError::Db(msg))) => {
+                    assert!(msg.contains("poisoned"), "{msg}");
+                    failed += 1;
+                }
+                ("rules_reloaded", Ok(_)) => ok += 1,
+                (action, other) => panic!("{action}: {other:?}"),
+            }
+        }
+        assert_eq!((ok, failed), (36, 4));
+        let r = db.store.verify().await.unwrap();
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.events, 36);
+        db.finish().await;
+    }
+);
+
 #[tokio::test]
 async fn sqlite_store_creates_its_directory_and_uses_wal() {
     let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,7 @@ mod postgres;
 mod row;
 mod sqlite;
 mod state;
+mod writer;
 
 pub use audit::{EventFilter, EventPage, VerifyProblem, VerifyReport, GENESIS_HASH};
 pub use export::{ExportFormat, ExportSummary};
@@ -214,7 +215,7 @@ pub enum Decision {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("draft {0} not found")]
     NotFound(String),
@@ -263,20 +264,36 @@ enum Backend {
     Postgres(postgres::PgStore),
 }
 
-/// Runs `$body` (an `ops` call taking a write transaction `$tx`) on whichever backend is open.
+/// Runs `$body` (an `ops` call on `&mut $tx`) in a transaction of its own on whichever
+/// backend is open: committed when it succeeds, rolled back when it fails.
 macro_rules! in_tx {
     ($self:ident, $tx:ident => $body:expr) => {
         match &$self.backend {
             Backend::Sqlite(b) => {
-                let $tx = b.begin().await?;
-                $body.await
+                let mut $tx = ops::Begin::begin(b).await?;
+                let r = $body.await;
+                finish($tx, r).await
             }
             Backend::Postgres(b) => {
-                let $tx = b.begin().await?;
-                $body.await
+                let mut $tx = ops::Begin::begin(b).await?;
+                let r = $body.await;
+                finish($tx, r).await
             }
         }
     };
+}
+
+async fn finish<T: ops::WriteTx, R>(tx: T, r: Result<R, StoreError>) -> Result<R, StoreError> {
+    match r {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
 }
 
 /// Runs the same read on whichever backend is open.
@@ -299,35 +316,43 @@ const EXPIRE_BATCH: i64 = 500;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Group-commit task for suggestions, decisions and recorded events.
+    writer: writer::Writer,
     ttl: chrono::Duration,
     raw_retention: Option<chrono::Duration>,
-    second_approval_categories: Vec<String>,
+    second_approval_categories: std::sync::Arc<[String]>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database and runs the embedded migrations.
     pub async fn open(cfg: &StorageConfig) -> Result<Self, StoreError> {
-        let backend = match cfg.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            Some(url) => Backend::Postgres(postgres::PgStore::open(url).await?),
+        let url = cfg.database_url.as_deref().filter(|u| !u.trim().is_empty());
+        let (backend, writer) = match url {
+            Some(url) => {
+                let b = postgres::PgStore::open(url).await?;
+                (Backend::Postgres(b.clone()), writer::Writer::spawn(b))
+            }
             None => {
-                Backend::Sqlite(sqlite::SqliteStore::open(&cfg.data_dir.join("kefu.db")).await?)
+                let b = sqlite::SqliteStore::open(&cfg.data_dir.join("kefu.db")).await?;
+                (Backend::Sqlite(b.clone()), writer::Writer::spawn(b))
             }
         };
-        let hours =
-            |h: u64| chrono::Duration::hours(i64::try_from(h).unwrap_or(i64::MAX / 3_600_000_000));
+        // capped at a century so that `now + ttl` can never overflow
+        let hours = |h: u64| chrono::Duration::hours(h.min(24 * 366 * 100) as i64);
         Ok(Store {
             backend,
+            writer,
             ttl: hours(cfg.draft_ttl_hours),
             raw_retention: (cfg.raw_retention_days > 0)
                 .then(|| hours(cfg.raw_retention_days.saturating_mul(24))),
-            second_approval_categories: Vec::new(),
+            second_approval_categories: Vec::new().into(),
         })
     }
 
     /// Categories whose `warn` (or overridden `block`) findings need a second approval by a
     /// different reviewer or compliance officer (`review.second_approval_categories`).
     pub fn with_second_approval_categories(mut self, categories: &[String]) -> Self {
-        self.second_approval_categories = categories.to_vec();
+        self.second_approval_categories = categories.into();
         self
     }
 
@@ -382,7 +407,15 @@ impl Store {
             ),
             _ => (None, None),
         };
-        in_tx!(self, tx => ops::insert_draft(tx, new, actor, raw.as_deref(), purge_at))
+        self.writer
+            .submit(|reply| writer::Job::Insert {
+                draft: Box::new(new),
+                actor: actor.clone(),
+                raw,
+                purge_at,
+                reply,
+            })
+            .await
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Draft, StoreError> {
@@ -434,8 +467,15 @@ impl Store {
         actor: &Actor,
         decision: Decision,
     ) -> Result<Draft, StoreError> {
-        let cats = &self.second_approval_categories;
-        in_tx!(self, tx => ops::decide(tx, id, actor, decision, cats))
+        self.writer
+            .submit(|reply| writer::Job::Decide {
+                id: id.to_string(),
+                actor: actor.clone(),
+                decision,
+                categories: self.second_approval_categories.clone(),
+                reply,
+            })
+            .await
     }
 
     /// Appends an event not tied to a draft decision (reloads, exports, purges).
@@ -445,7 +485,15 @@ impl Store {
         action: &str,
         payload: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
-        in_tx!(self, tx => ops::record(tx, actor, action, None, payload))
+        self.writer
+            .submit(|reply| writer::Job::Record {
+                actor: actor.clone(),
+                action: action.to_string(),
+                draft_id: None,
+                payload,
+                reply,
+            })
+            .await
     }
 
     /// Appends an event about one draft that is not a decision (e.g. the text was sent).
@@ -456,7 +504,15 @@ impl Store {
         draft_id: &str,
         payload: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
-        in_tx!(self, tx => ops::record(tx, actor, action, Some(draft_id), payload))
+        self.writer
+            .submit(|reply| writer::Job::Record {
+                actor: actor.clone(),
+                action: action.to_string(),
+                draft_id: Some(draft_id.to_string()),
+                payload,
+                reply,
+            })
+            .await
     }
 
     /// Events in order, for a draft or all of them.
@@ -585,7 +641,7 @@ impl Store {
     pub async fn expire_stale(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let mut all = Vec::new();
         loop {
-            let ids = in_tx!(self, tx => ops::expire_stale(tx, now, EXPIRE_BATCH))?;
+            let ids = in_tx!(self, tx => ops::expire_stale(&mut tx, now, EXPIRE_BATCH))?;
             let done = (ids.len() as i64) < EXPIRE_BATCH;
             all.extend(ids);
             if done {
@@ -597,6 +653,6 @@ impl Store {
     /// Deletes raw (unmasked) conversations whose retention ended by `now` and records one
     /// `purged` event naming the drafts. Returns their ids (empty: nothing to purge, no event).
     pub async fn purge_raw(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        in_tx!(self, tx => ops::purge_raw(tx, now))
+        in_tx!(self, tx => ops::purge_raw(&mut tx, now))
     }
 }

@@ -56,6 +56,13 @@ pub(crate) trait WriteTx: Send + Sized {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn rollback(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A backend that can open writing transactions.
+pub(crate) trait Begin: Clone + Send + Sync + 'static {
+    type Tx: WriteTx + 'static;
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 }
 
 /// Locks the head, seals `events` onto it and writes them: the serialized part.
@@ -88,27 +95,31 @@ async fn append<T: WriteTx>(
     sealed.into_iter().map(RawEvent::into_event).collect()
 }
 
+// The operations below write inside `tx` and leave commit or rollback to the caller (the
+// group-commit writer, or a one-off transaction). They fail with `StoreError::Db` only when
+// the transaction must be rolled back; any other error happens before a write, except a
+// decision on a draft past its TTL, whose expiry is written and must be committed.
+
 pub(crate) async fn insert_draft<T: WriteTx>(
-    mut tx: T,
-    draft: Draft,
+    tx: &mut T,
+    draft: &Draft,
     actor: &Actor,
     raw: Option<&str>,
     raw_purge_at: Option<DateTime<Utc>>,
 ) -> Result<Draft, StoreError> {
-    tx.insert_draft(&draft, raw, raw_purge_at).await?;
+    tx.insert_draft(draft, raw, raw_purge_at).await?;
     let event = PendingEvent {
         actor: actor.clone(),
         action: "suggested".into(),
         draft_id: Some(draft.id.clone()),
         payload: state::suggested_payload(&draft.suggestion),
     };
-    append(&mut tx, draft.created_at, vec![event]).await?;
-    tx.commit().await?;
-    Ok(draft)
+    append(tx, draft.created_at, vec![event]).await?;
+    Ok(draft.clone())
 }
 
 pub(crate) async fn decide<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     id: &str,
     actor: &Actor,
     decision: Decision,
@@ -126,8 +137,7 @@ pub(crate) async fn decide<T: WriteTx>(
         expired_instead,
     } = state::decide(draft, actor, decision, now, second_approval_categories)?;
     tx.update_draft(&draft).await?;
-    append(&mut tx, now, events).await?;
-    tx.commit().await?;
+    append(tx, now, events).await?;
     if expired_instead {
         return Err(StoreError::Conflict {
             id: draft.id,
@@ -138,7 +148,7 @@ pub(crate) async fn decide<T: WriteTx>(
 }
 
 pub(crate) async fn record<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     actor: &Actor,
     action: &str,
     draft_id: Option<&str>,
@@ -153,15 +163,14 @@ pub(crate) async fn record<T: WriteTx>(
         draft_id: draft_id.map(str::to_string),
         payload,
     };
-    let mut out = append(&mut tx, audit::now(), vec![event]).await?;
-    tx.commit().await?;
+    let mut out = append(tx, audit::now(), vec![event]).await?;
     out.pop()
         .ok_or_else(|| StoreError::Db("the appended event was not returned".into()))
 }
 
-/// Expires up to `limit` stale drafts in one transaction; returns their ids.
+/// Expires up to `limit` stale drafts; returns their ids.
 pub(crate) async fn expire_stale<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
@@ -175,13 +184,12 @@ pub(crate) async fn expire_stale<T: WriteTx>(
         events.extend(t.events);
         ids.push(t.draft.id);
     }
-    append(&mut tx, now, events).await?;
-    tx.commit().await?;
+    append(tx, now, events).await?;
     Ok(ids)
 }
 
 pub(crate) async fn purge_raw<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
@@ -197,8 +205,7 @@ pub(crate) async fn purge_raw<T: WriteTx>(
                 "count": ids.len(),
             }),
         };
-        append(&mut tx, now, vec![event]).await?;
+        append(tx, now, vec![event]).await?;
     }
-    tx.commit().await?;
     Ok(ids)
 }

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use super::audit::{EventFilter, RawEvent};
-use super::ops::{Head, WriteTx};
+use super::ops::{Begin, Head, WriteTx};
 use super::row::{self, Dialect, DraftRow, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
 use super::{Draft, StoreError};
 
@@ -87,15 +87,6 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migrate(format!("PostgreSQL: {e}")))?;
         Ok(PgStore { pool })
-    }
-
-    pub async fn begin(&self) -> Result<PgTx, StoreError> {
-        let tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(db("starting a write transaction"))?;
-        Ok(PgTx(tx))
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
@@ -176,18 +167,37 @@ impl PgStore {
     }
 }
 
-pub(crate) struct PgTx(Transaction<'static, Postgres>);
+impl Begin for PgStore {
+    type Tx = PgTx;
+
+    async fn begin(&self) -> Result<PgTx, StoreError> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("starting a write transaction"))?;
+        Ok(PgTx(tx, None))
+    }
+}
+
+/// The transaction, and the chain head once this transaction has locked it.
+pub(crate) struct PgTx(Transaction<'static, Postgres>, Option<Head>);
 
 impl WriteTx for PgTx {
     async fn lock_head(&mut self) -> Result<Head, StoreError> {
+        if let Some(head) = &self.1 {
+            return Ok(head.clone()); // locked already: later jobs of a batch skip the trip
+        }
         let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")
             .fetch_one(&mut *self.0)
             .await
             .map_err(db("reading the chain head"))?;
-        Ok(Head {
+        let head = Head {
             seq: row.try_get("seq").map_err(db("reading the chain head"))?,
             hash: row.try_get("hash").map_err(db("reading the chain head"))?,
-        })
+        };
+        self.1 = Some(head.clone());
+        Ok(head)
     }
 
     async fn append_events(&mut self, events: &[RawEvent]) -> Result<(), StoreError> {
@@ -238,6 +248,10 @@ impl WriteTx for PgTx {
             .execute(&mut *self.0)
             .await
             .map_err(db("appending audit events"))?;
+        self.1 = Some(Head {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        });
         Ok(())
     }
 
@@ -340,5 +354,9 @@ impl WriteTx for PgTx {
 
     async fn commit(self) -> Result<(), StoreError> {
         self.0.commit().await.map_err(db("committing"))
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.0.rollback().await.map_err(db("rolling back"))
     }
 }
