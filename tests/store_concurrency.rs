@@ -160,6 +160,73 @@ store_test!(
     }
 );
 
+fn ttl_zero(c: &mut kefu::config::StorageConfig) {
+    c.draft_ttl_hours = 0;
+}
+
+// Regression: with draft rows locked before the chain head, a batch holding the head and
+// waiting for a draft deadlocked against a sweep or another writer holding that draft.
+store_test!(
+    two_writers_and_a_sweep_never_deadlock,
+    ttl_zero,
+    |db: TestDb| async move {
+        let other = db.reopen().await;
+        let stores = [db.store.clone(), other.clone()];
+        let mut ids = Vec::new();
+        for i in 0..128 {
+            ids.push(
+                db.store
+                    .insert_draft(&new_draft(&format!("{i}")), &agent("a"))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let barrier = Arc::new(Barrier::new(33));
+        let mut tasks = Vec::new();
+        for (t, chunk) in ids.chunks(4).enumerate() {
+            let (s, b, chunk) = (stores[t % 2].clone(), barrier.clone(), chunk.to_vec());
+            if t >= 32 {
+                break;
+            }
+            tasks.push(tokio::spawn(async move {
+                b.wait().await;
+                for id in chunk.iter().rev() {
+                    // every draft is past its TTL: each decision expires it, or finds it expired
+                    match s.decide(id, &agent("a"), approve("x")).await {
+                        Err(StoreError::Conflict {
+                            status: Status::Expired,
+                            ..
+                        }) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }));
+        }
+        let (s, b) = (other.clone(), barrier.clone());
+        let sweep = tokio::spawn(async move {
+            b.wait().await;
+            let mut n = 0;
+            for _ in 0..20 {
+                n += s.expire_stale(chrono::Utc::now()).await.unwrap().len();
+            }
+            n
+        });
+        for t in tasks {
+            t.await.unwrap();
+        }
+        sweep.await.unwrap();
+        let r = db.store.verify().await.unwrap();
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            r.events, 256,
+            "one expiry per draft, whoever got there first"
+        );
+        other.close().await;
+        db.finish().await;
+    }
+);
+
 #[tokio::test]
 async fn sqlite_store_creates_its_directory_and_uses_wal() {
     let dir = tempfile::tempdir().unwrap();

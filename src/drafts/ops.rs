@@ -1,9 +1,10 @@
 //! Writing operations, written once for both databases. Each runs inside one transaction: a
 //! draft's new state and its events commit together or not at all.
 //!
-//! Lock order is always draft row(s) first, chain head last, and the head is locked as late
-//! as possible: appends are serialized (the chain never forks) while the serialized part of
-//! a transaction stays two statements and the commit.
+//! Every writing transaction locks the chain head first (draft rows after it): appends are
+//! serialized, the chain never forks, and with one lock order there is no deadlock between
+//! a batch of the group-commit writer, the expiry sweep, or another replica's writer. The
+//! head is read once per transaction and kept by it, so later jobs of a batch do not ask again.
 
 use std::future::Future;
 
@@ -65,7 +66,7 @@ pub(crate) trait Begin: Clone + Send + Sync + 'static {
     fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
 }
 
-/// Locks the head, seals `events` onto it and writes them: the serialized part.
+/// Seals `events` onto the (locked) head and writes them.
 async fn append<T: WriteTx>(
     tx: &mut T,
     at: DateTime<Utc>,
@@ -107,6 +108,7 @@ pub(crate) async fn insert_draft<T: WriteTx>(
     raw: Option<&str>,
     raw_purge_at: Option<DateTime<Utc>>,
 ) -> Result<Draft, StoreError> {
+    tx.lock_head().await?;
     tx.insert_draft(draft, raw, raw_purge_at).await?;
     let event = PendingEvent {
         actor: actor.clone(),
@@ -125,7 +127,8 @@ pub(crate) async fn decide<T: WriteTx>(
     decision: Decision,
     second_approval_categories: &[String],
 ) -> Result<Draft, StoreError> {
-    // Whoever holds the draft's lock sees it as the last decision left it.
+    // Whoever holds the lock sees the draft as the last decision left it.
+    tx.lock_head().await?;
     let draft = tx
         .lock_draft(id)
         .await?
@@ -175,6 +178,7 @@ pub(crate) async fn expire_stale<T: WriteTx>(
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
+    tx.lock_head().await?;
     let stale = tx.stale_pending(now, limit).await?;
     let mut ids = Vec::with_capacity(stale.len());
     let mut events = Vec::with_capacity(stale.len());
@@ -193,6 +197,7 @@ pub(crate) async fn purge_raw<T: WriteTx>(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
+    tx.lock_head().await?;
     let ids = tx.purge_raw(now).await?;
     if !ids.is_empty() {
         let event = PendingEvent {
