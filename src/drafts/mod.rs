@@ -48,6 +48,15 @@ pub enum Status {
     Expired,
 }
 
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+            format!("unknown status `{s}`; use pending, approved, edited, rejected or expired")
+        })
+    }
+}
+
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,6 +98,14 @@ pub enum Role {
     Reviewer,
     Compliance,
     Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::parse(&s.to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown role `{s}`; use agent, reviewer, compliance or admin"))
+    }
 }
 
 impl Role {
@@ -225,10 +242,10 @@ pub enum StoreError {
     Db(String),
     #[error("database migration failed: {0}")]
     Migrate(String),
-    /// The actor may not make this decision (the lead maps it to 403).
+    /// The actor may not make this decision (HTTP 403).
     #[error("not allowed: {0}")]
     Forbidden(String),
-    /// The request itself is unusable (the lead maps it to 400/422).
+    /// The request itself is unusable (HTTP 422).
     #[error("invalid request: {0}")]
     Invalid(String),
     /// Writing an export failed.
@@ -585,7 +602,7 @@ impl Store {
 
     /// Writes the events matching `filter` to `out` and records an `exported` event (actor,
     /// filter, count) — the export itself is audited.
-    pub async fn export<W: std::io::Write + Send>(
+    pub async fn export<W: std::io::Write>(
         &self,
         actor: &Actor,
         filter: &EventFilter,

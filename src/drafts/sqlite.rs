@@ -24,8 +24,8 @@ fn db(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 fn time(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
     let s: String = row.try_get(col).map_err(db("reading a time"))?;
     parse_time(&s).ok_or_else(|| StoreError::Corrupt {
-        table: "sqlite",
-        key: col.to_string(),
+        table: "drafts or audit_events",
+        key: format!("column {col}"),
         message: format!("`{s}` is not an RFC 3339 time"),
     })
 }
