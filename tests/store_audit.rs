@@ -198,6 +198,16 @@ store_test!(
             got.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
             ["suggested", "rejected"]
         );
+        let by_agent = EventFilter {
+            agent: Some("a".into()),
+            ..Default::default()
+        };
+        let got = s.list_events(&by_agent, None, 100).await.unwrap().events;
+        assert_eq!(
+            got.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2],
+            "agent a's draft only"
+        );
         let by_action = EventFilter {
             action: Some("approved".into()),
             ..Default::default()

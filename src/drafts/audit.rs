@@ -254,6 +254,8 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
     /// The acting person (e.g. an agent's name).
     pub actor: Option<String>,
+    /// Events about drafts suggested for this agent, whoever acted on them.
+    pub agent: Option<String>,
     pub action: Option<String>,
     pub draft_id: Option<String>,
     /// Events whose payload has a finding of this category.
