@@ -341,7 +341,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and runs the embedded migrations.
+    /// Opens (creating if needed) the database and runs the embedded migrations. Starts the
+    /// store's writer task on the current Tokio runtime: open the store on the runtime that
+    /// uses it.
     pub async fn open(cfg: &StorageConfig) -> Result<Self, StoreError> {
         let url = cfg.database_url.as_deref().filter(|u| !u.trim().is_empty());
         let (backend, writer) = match url {
