@@ -74,6 +74,8 @@ pub struct IndexShape {
     pub titles: bool,
     /// Character bigram fields.
     pub grams: bool,
+    /// jieba's HMM guessing of unknown words.
+    pub hmm: bool,
 }
 
 fn index_err(what: &str) -> impl Fn(tantivy::TantivyError) -> KnowledgeError + '_ {
@@ -93,6 +95,7 @@ pub fn build(
         JiebaTokenizer {
             jieba,
             search_mode: true,
+            hmm: shape.hmm,
         },
     );
     index.tokenizers().register(GRAMS, GramTokenizer);

@@ -132,6 +132,8 @@ pub struct SearchOptions {
     pub user_dict: bool,
     /// Expand queries with `synonyms.txt`.
     pub synonyms: bool,
+    /// Also expand with the built-in e-commerce lexicon (needs `synonyms`).
+    pub lexicon: bool,
     /// Colloquial normalization, chit-chat removal and stop words.
     pub understand: bool,
     /// Character bigram fields (typos, nicknames, words jieba splits differently).
@@ -140,12 +142,18 @@ pub struct SearchOptions {
     pub titles: bool,
     /// Tokenize queries in jieba's search mode too (sub-words of long words).
     pub query_search_mode: bool,
+    /// jieba's HMM guessing of unknown words (off: chat fragments stay single characters
+    /// instead of becoming made-up words that match nothing).
+    pub hmm: bool,
     pub title_boost: f32,
     pub body_boost: f32,
     /// Weight of a bigram relative to a word from the same turn.
     pub gram_weight: f32,
     /// Weight of a synonym relative to the word it expands.
     pub synonym_weight: f32,
+    /// Share of the other alternatives' scores added to the best one within a concept
+    /// (0: only the best synonym counts, 1: all add up).
+    pub synonym_tie_breaker: f32,
     /// Each earlier customer turn weighs this much of the next one.
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
@@ -164,14 +172,17 @@ impl Default for SearchOptions {
         SearchOptions {
             user_dict: true,
             synonyms: true,
+            lexicon: true,
             understand: true,
             grams: true,
             titles: true,
             query_search_mode: true,
-            title_boost: 2.0,
+            hmm: false,
+            title_boost: 1.0,
             body_boost: 1.0,
-            gram_weight: 0.5,
-            synonym_weight: 0.5,
+            gram_weight: 0.2,
+            synonym_weight: 1.0,
+            synonym_tie_breaker: 0.5,
             turn_decay: 0.5,
             agent_weight: 0.3,
             expired_penalty: 0.5,
@@ -188,14 +199,17 @@ impl SearchOptions {
         SearchOptions {
             user_dict: false,
             synonyms: false,
+            lexicon: false,
             understand: false,
             grams: false,
             titles: false,
             query_search_mode: true,
+            hmm: true,
             title_boost: 1.0,
             body_boost: 1.0,
             gram_weight: 0.0,
             synonym_weight: 0.0,
+            synonym_tie_breaker: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
             expired_penalty: 1.0,
@@ -323,6 +337,18 @@ impl KnowledgeBase {
     /// A short hash of the loaded content, recorded with every draft.
     pub fn version(&self) -> String {
         self.current().version.clone()
+    }
+
+    /// How a request is understood: its concepts, each a list of `(term, weight)` alternatives
+    /// (the customer's words first, then synonyms). For debugging and `kefu search --explain`.
+    pub fn query_terms(&self, req: &SearchRequest) -> Vec<Vec<(String, f32)>> {
+        self.current().query_terms(req)
+    }
+
+    /// No-answer signals for `hits` of `req`: (share of the query's concepts the best hit
+    /// covers, the best hit's score). Used to calibrate [`SearchOptions::no_answer_coverage`].
+    pub fn no_answer_signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
+        self.current().signals(req, hits)
     }
 
     /// The folder this knowledge was loaded from.

@@ -3,7 +3,7 @@
 //! The latest customer turn weighs most, earlier customer turns less, the agent's turns least;
 //! chit-chat and function words weigh nothing; synonyms add their group's other words.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jieba_rs::Jieba;
 
@@ -12,26 +12,20 @@ use super::tokenize::{grams, normalize, words};
 use super::SearchOptions;
 use crate::conversation::{Role, Turn};
 
-/// Where a query term came from; only `Word` terms count towards coverage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    Word,
-    Synonym,
-}
-
+/// One thing the customer asked about: a word, or a synonym group found in the text. Its terms
+/// are alternatives (the best one counts), so a concept with many synonyms does not outweigh
+/// two distinct concepts.
 #[derive(Debug, Clone)]
-pub struct Term {
-    pub text: String,
-    pub weight: f32,
-    pub source: Source,
+pub struct Concept {
+    /// `(term, weight)`, the customer's own words first.
+    pub terms: Vec<(String, f32)>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Analyzed {
-    /// Word terms (jieba), with synonyms.
-    pub words: Vec<Term>,
+    pub concepts: Vec<Concept>,
     /// Character bigrams of the content text.
-    pub grams: Vec<Term>,
+    pub grams: Vec<(String, f32)>,
 }
 
 /// Weight of each turn, oldest first.
@@ -52,17 +46,21 @@ fn turn_weights(turns: &[Turn], opts: &SearchOptions) -> Vec<f32> {
     weights
 }
 
-fn bump(map: &mut HashMap<String, (f32, Source)>, text: &str, weight: f32, source: Source) {
-    let e = map
-        .entry(text.to_string())
-        .or_insert((0.0, Source::Synonym));
-    e.0 = e.0.max(weight);
-    if source == Source::Word {
-        e.1 = Source::Word;
-    }
+type Weights = HashMap<String, f32>;
+
+fn bump(map: &mut Weights, text: &str, weight: f32) {
+    let e = map.entry(text.to_string()).or_insert(0.0);
+    *e = e.max(weight);
 }
 
-/// Turns a conversation into weighted terms.
+fn sorted(m: HashMap<String, f32>) -> Vec<(String, f32)> {
+    let mut v: Vec<(String, f32)> = m.into_iter().collect();
+    // Deterministic order (the index does not care, tests and debugging do).
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// Turns a conversation into weighted concepts.
 pub fn analyze(
     turns: &[Turn],
     jieba: &Jieba,
@@ -71,8 +69,9 @@ pub fn analyze(
     opts: &SearchOptions,
 ) -> Analyzed {
     let weights = turn_weights(turns, opts);
-    let mut word_map: HashMap<String, (f32, Source)> = HashMap::new();
-    let mut gram_map: HashMap<String, (f32, Source)> = HashMap::new();
+    // Concept key → its own terms (weight w) and synonyms (weight w × synonym_weight).
+    let mut concepts: HashMap<String, (Weights, Weights)> = HashMap::new();
+    let mut gram_map: HashMap<String, f32> = HashMap::new();
     for (turn, &w) in turns.iter().zip(&weights) {
         if w <= 0.0 || turn.text.trim().is_empty() {
             continue;
@@ -83,53 +82,69 @@ pub fn analyze(
             normalize(&turn.text)
         };
         let keep = |t: &str| !opts.understand || !lang.is_stopword(t);
-        for t in words(jieba, &text, opts.query_search_mode) {
-            if keep(&t) {
-                bump(&mut word_map, &t, w, Source::Word);
-            }
-        }
-        if opts.grams {
-            for g in grams(&text) {
-                if keep(&g) {
-                    bump(&mut gram_map, &g, w * opts.gram_weight, Source::Word);
-                }
-            }
-        }
+        let tokens: Vec<String> = words(jieba, &text, opts.query_search_mode, opts.hmm)
+            .into_iter()
+            .filter(|t| keep(t))
+            .collect();
+        let mut covered: HashSet<String> = HashSet::new();
         if opts.synonyms && opts.synonym_weight > 0.0 {
-            let sw = w * opts.synonym_weight;
-            for (matched, group) in synonyms.matches(&text) {
-                if !keep(&matched) {
+            let token_set: HashSet<String> = tokens.iter().cloned().collect();
+            for m in synonyms.matches(&text, &token_set) {
+                if !keep(&m.matched) {
                     continue;
                 }
-                for member in group.iter().filter(|m| **m != matched) {
-                    for t in words(jieba, member, false) {
+                let entry = concepts.entry(format!("\u{1}{}", m.group)).or_default();
+                let own: Vec<String> = words(jieba, &m.matched, opts.query_search_mode, opts.hmm)
+                    .into_iter()
+                    .filter(|t| keep(t))
+                    .collect();
+                for t in &own {
+                    bump(&mut entry.0, t, w);
+                }
+                // Query tokens inside the matched words belong to this concept.
+                for t in &tokens {
+                    if m.matched.contains(t.as_str()) {
+                        covered.insert(t.clone());
+                        bump(&mut entry.0, t, w);
+                    }
+                }
+                for member in m.members.iter().filter(|x| **x != m.matched) {
+                    for t in words(jieba, member, false, opts.hmm) {
                         if keep(&t) {
-                            bump(&mut word_map, &t, sw, Source::Synonym);
+                            bump(&mut entry.1, &t, w * opts.synonym_weight);
                         }
                     }
                 }
             }
         }
+        for t in tokens.iter().filter(|t| !covered.contains(*t)) {
+            bump(&mut concepts.entry(t.clone()).or_default().0, t, w);
+        }
+        if opts.grams {
+            for g in grams(&text) {
+                if keep(&g) {
+                    bump(&mut gram_map, &g, w * opts.gram_weight);
+                }
+            }
+        }
     }
-    let collect = |m: HashMap<String, (f32, Source)>| {
-        let mut v: Vec<Term> = m
-            .into_iter()
-            .map(|(text, (weight, source))| Term {
-                text,
-                weight,
-                source,
-            })
-            .collect();
-        // Deterministic order (the index does not care, tests and debugging do).
-        v.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.text.cmp(&b.text))
-        });
-        v
-    };
+    let mut keys: Vec<String> = concepts.keys().cloned().collect();
+    keys.sort();
+    let concepts = keys
+        .into_iter()
+        .filter_map(|k| concepts.remove(&k))
+        .map(|(own, mut syn)| {
+            for t in own.keys() {
+                syn.remove(t);
+            }
+            let mut terms = sorted(own);
+            terms.extend(sorted(syn));
+            Concept { terms }
+        })
+        .filter(|c| !c.terms.is_empty())
+        .collect();
     Analyzed {
-        words: collect(word_map),
-        grams: collect(gram_map),
+        concepts,
+        grams: sorted(gram_map),
     }
 }

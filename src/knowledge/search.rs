@@ -7,14 +7,15 @@ use chrono::NaiveDate;
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
-use super::query::{analyze, Analyzed, Source};
-use super::synonyms::{QueryLanguage, Synonyms};
+use super::query::{analyze, Analyzed};
+use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
 use super::tokenize::{build_jieba, normalize};
 use super::{
     Hit, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
@@ -46,9 +47,16 @@ impl Inner {
             if options.user_dict { dict } else { None },
             options.user_dict,
         );
-        let synonyms = match synonyms {
-            Some(s) if options.synonyms => Synonyms::parse(s),
-            _ => Synonyms::default(),
+        let synonyms = if options.synonyms {
+            let mut text = String::new();
+            if options.lexicon {
+                text.push_str(LEXICON);
+                text.push('\n');
+            }
+            text.push_str(synonyms.unwrap_or(""));
+            Synonyms::parse(&text)
+        } else {
+            Synonyms::default()
         };
         if options.user_dict && options.synonyms {
             // Synonym members are words customers write: let jieba keep them whole.
@@ -71,6 +79,7 @@ impl Inner {
             IndexShape {
                 titles: options.titles,
                 grams: options.grams,
+                hmm: options.hmm,
             },
         )?;
         Ok(Inner {
@@ -83,6 +92,27 @@ impl Inner {
             built,
             options,
         })
+    }
+
+    /// The concepts a request is searched with: each a list of `(term, weight)` alternatives.
+    pub fn query_terms(&self, req: &SearchRequest) -> Vec<Vec<(String, f32)>> {
+        self.analyze(req)
+            .concepts
+            .into_iter()
+            .map(|c| c.terms)
+            .collect()
+    }
+
+    /// The no-answer signals of a response: (coverage of the best hit, its score).
+    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
+        let a = self.analyze(req);
+        match hits.first() {
+            Some(top) => (
+                coverage(&a, &normalize(&format!("{} {}", top.title, top.text))),
+                top.score,
+            ),
+            None => (0.0, 0.0),
+        }
     }
 
     pub fn analyze(&self, req: &SearchRequest) -> Analyzed {
@@ -168,30 +198,60 @@ impl Inner {
         Ok(SearchResponse { hits, no_answer })
     }
 
-    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
+    /// One term in the title and body fields, summed.
+    fn term_query(&self, text: &str, weight: f32, grams: bool) -> Option<Box<dyn Query>> {
         let f = &self.built.fields;
         let o = &self.options;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut add = |field, text: &str, boost: f32| {
-            if boost > 0.0 {
+        let (title, body) = if grams {
+            (f.title_grams, f.body_grams)
+        } else {
+            (f.title_words, f.body_words)
+        };
+        let mut fields = vec![(body, weight * o.body_boost)];
+        if o.titles {
+            fields.push((title, weight * o.title_boost));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = fields
+            .into_iter()
+            .filter(|(_, boost)| *boost > 0.0)
+            .map(|(field, boost)| {
                 let q = TermQuery::new(
                     Term::from_field_text(field, text),
                     IndexRecordOption::WithFreqs,
                 );
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-            }
-        };
-        for t in &a.words {
-            add(f.body_words, &t.text, t.weight * o.body_boost);
-            if o.titles {
-                add(f.title_words, &t.text, t.weight * o.title_boost);
-            }
+                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
+                (Occur::Should, q)
+            })
+            .collect();
+        match clauses.len() {
+            0 => None,
+            1 => clauses.pop().map(|(_, q)| q),
+            _ => Some(Box::new(BooleanQuery::new(clauses))),
         }
-        if o.grams {
-            for t in &a.grams {
-                add(f.body_grams, &t.text, t.weight * o.body_boost);
-                if o.titles {
-                    add(f.title_grams, &t.text, t.weight * o.title_boost);
+    }
+
+    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for c in &a.concepts {
+            let mut alternatives: Vec<Box<dyn Query>> = c
+                .terms
+                .iter()
+                .filter_map(|(t, w)| self.term_query(t, *w, false))
+                .collect();
+            let q: Box<dyn Query> = match alternatives.len() {
+                0 => continue,
+                1 => alternatives.remove(0),
+                _ => Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                    alternatives,
+                    self.options.synonym_tie_breaker,
+                )),
+            };
+            clauses.push((Occur::Should, q));
+        }
+        if self.options.grams {
+            for (g, w) in &a.grams {
+                if let Some(q) = self.term_query(g, *w, true) {
+                    clauses.push((Occur::Should, q));
                 }
             }
         }
@@ -254,14 +314,19 @@ impl Inner {
     }
 }
 
-/// Share of the query's own word weight (not synonyms) whose words occur in `text`.
+/// Share of the query's concept weight covered by `text`: a concept counts when any of its
+/// terms (its own words or a synonym) occurs in the text.
 pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
     let mut total = 0.0;
     let mut found = 0.0;
-    for t in a.words.iter().filter(|t| t.source == Source::Word) {
-        total += t.weight;
-        if normalized_text.contains(t.text.as_str()) {
-            found += t.weight;
+    for c in &a.concepts {
+        let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
+        total += w;
+        if c.terms
+            .iter()
+            .any(|(t, _)| normalized_text.contains(t.as_str()))
+        {
+            found += w;
         }
     }
     if total <= 0.0 {

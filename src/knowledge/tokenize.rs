@@ -141,12 +141,13 @@ fn is_content(word: &str) -> bool {
     word.chars().any(|c| c.is_alphanumeric())
 }
 
-/// Word tokens of already-normalized text. `search` adds jieba's sub-words (运费险 → 运费, 运费险).
-pub fn words(jieba: &Jieba, normalized: &str, search: bool) -> Vec<String> {
+/// Word tokens of already-normalized text. `search` adds jieba's sub-words (运费险 → 运费, 运费险);
+/// `hmm` lets jieba guess unknown words (it glues chat fragments like 钱忘付 into one "word").
+pub fn words(jieba: &Jieba, normalized: &str, search: bool, hmm: bool) -> Vec<String> {
     let tokens = if search {
-        jieba.cut_for_search(normalized, true)
+        jieba.cut_for_search(normalized, hmm)
     } else {
-        jieba.cut(normalized, true)
+        jieba.cut(normalized, hmm)
     };
     tokens
         .into_iter()
@@ -259,13 +260,19 @@ impl TokenStream for VecTokenStream {
 pub struct JiebaTokenizer {
     pub jieba: Arc<Jieba>,
     pub search_mode: bool,
+    pub hmm: bool,
 }
 
 impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(words(&self.jieba, &normalize(text), self.search_mode))
+        VecTokenStream::new(words(
+            &self.jieba,
+            &normalize(text),
+            self.search_mode,
+            self.hmm,
+        ))
     }
 }
 
@@ -288,7 +295,7 @@ mod tests {
     #[test]
     fn core_words_keep_tuihuo_in_tuihuo_yunfei_shui_chu() {
         let jieba = build_jieba(None, true);
-        let w = words(&jieba, &normalize("退货运费谁出"), true);
+        let w = words(&jieba, &normalize("退货运费谁出"), true, false);
         assert!(w.contains(&"退货".to_string()), "{w:?}");
         assert!(w.contains(&"运费".to_string()), "{w:?}");
     }
@@ -296,7 +303,7 @@ mod tests {
     #[test]
     fn plain_jieba_loses_tuihuo() {
         let jieba = build_jieba(None, false);
-        let w = words(&jieba, "退货运费谁出", true);
+        let w = words(&jieba, "退货运费谁出", true, true);
         assert!(!w.contains(&"退货".to_string()), "{w:?}");
     }
 
