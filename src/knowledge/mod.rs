@@ -149,6 +149,8 @@ pub struct SearchOptions {
     pub body_boost: f32,
     /// Weight of a bigram relative to a word from the same turn.
     pub gram_weight: f32,
+    /// Weight of a one-character word's match inside longer words (n-gram field).
+    pub char_weight: f32,
     /// Weight of a synonym relative to the word it expands.
     pub synonym_weight: f32,
     /// Share of the other alternatives' scores added to the best one within a concept
@@ -158,6 +160,11 @@ pub struct SearchOptions {
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
     pub agent_weight: f32,
+    /// Candidates fetched before re-ranking.
+    pub rerank_depth: usize,
+    /// Exponent of the share of query concepts a candidate covers, multiplied into its score
+    /// (0 disables the re-ranking).
+    pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// Score factor of the product whose SKU is the request's SKU.
@@ -181,10 +188,13 @@ impl Default for SearchOptions {
             title_boost: 1.0,
             body_boost: 1.0,
             gram_weight: 0.2,
+            char_weight: 0.5,
             synonym_weight: 1.0,
             synonym_tie_breaker: 0.5,
             turn_decay: 0.5,
             agent_weight: 0.3,
+            rerank_depth: 30,
+            coverage_rerank: 1.0,
             expired_penalty: 0.5,
             sku_boost: 1.3,
             no_answer_coverage: 0.5,
@@ -208,10 +218,13 @@ impl SearchOptions {
             title_boost: 1.0,
             body_boost: 1.0,
             gram_weight: 0.0,
+            char_weight: 0.0,
             synonym_weight: 0.0,
             synonym_tie_breaker: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
+            rerank_depth: 0,
+            coverage_rerank: 0.0,
             expired_penalty: 1.0,
             sku_boost: 1.0,
             no_answer_coverage: 0.0,

@@ -109,7 +109,7 @@ pub fn analyze(
                     }
                 }
                 for member in m.members.iter().filter(|x| **x != m.matched) {
-                    for t in words(jieba, member, false, opts.hmm) {
+                    for t in words(jieba, member, opts.query_search_mode, opts.hmm) {
                         if keep(&t) {
                             bump(&mut entry.1, &t, w * opts.synonym_weight);
                         }
@@ -124,6 +124,12 @@ pub fn analyze(
             for g in grams(&text) {
                 if keep(&g) {
                     bump(&mut gram_map, &g, w * opts.gram_weight);
+                }
+            }
+            // A one-character word also matches the words containing it (修 → 维修, 返修).
+            for t in tokens.iter().filter(|t| t.chars().count() == 1) {
+                if t.chars().all(|c| !c.is_ascii()) {
+                    bump(&mut gram_map, t, w * opts.char_weight);
                 }
             }
         }

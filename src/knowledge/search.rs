@@ -145,7 +145,7 @@ impl Inner {
             (Occur::Must, self.filter(req, today)),
         ]);
         // Extra candidates so expired snippets can move down without emptying the top k.
-        let limit = req.k * 2 + 10;
+        let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self
             .built
             .searcher
@@ -169,6 +169,11 @@ impl Inner {
             if expired {
                 score *= self.options.expired_penalty;
             }
+            if self.options.coverage_rerank > 0.0 {
+                // Coordination: a snippet that answers more of what was asked ranks higher.
+                let cov = coverage(&analyzed, &normalize(&format!("{} {}", s.title, s.text)));
+                score *= cov.max(0.05).powf(self.options.coverage_rerank);
+            }
             if let Some(sku) = &req.sku {
                 if sku_key(&s.doc_id) == sku_key(sku) {
                     score *= self.options.sku_boost;
@@ -187,11 +192,13 @@ impl Inner {
                 valid_to: s.valid_to,
             });
         }
-        // Expired ones go below current ones of similar relevance; ties keep index order.
+        // The expired penalty puts an expired snippet below current ones of similar relevance,
+        // yet lets it lead when it is clearly what was asked (a 618 question after 618).
+        // Ties: current first, then index order.
         hits.sort_by(|a, b| {
-            a.expired
-                .cmp(&b.expired)
-                .then_with(|| b.score.total_cmp(&a.score))
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.expired.cmp(&b.expired))
         });
         hits.truncate(req.k);
         let no_answer = self.no_answer(&analyzed, &hits);

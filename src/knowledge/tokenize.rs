@@ -201,6 +201,22 @@ pub fn grams(normalized: &str) -> Vec<String> {
     out
 }
 
+/// What the n-gram fields index: the bigrams plus every CJK character, so a one-character query
+/// word (修, 退, 票) still finds 维修, 退货, 发票.
+pub fn index_grams(normalized: &str) -> Vec<String> {
+    let mut out = grams(normalized);
+    let chars: Vec<char> = normalized.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // A lone character is already a token of `grams`.
+        let lone =
+            (i == 0 || !is_cjk(chars[i - 1])) && (i + 1 == chars.len() || !is_cjk(chars[i + 1]));
+        if is_cjk(c) && !lone {
+            out.push(c.to_string());
+        }
+    }
+    out
+}
+
 /// Tokens computed up front; Tantivy only needs text and position (no phrase queries).
 pub struct VecTokenStream {
     tokens: Vec<Token>,
@@ -284,7 +300,7 @@ impl Tokenizer for GramTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(grams(&normalize(text)))
+        VecTokenStream::new(index_grams(&normalize(text)))
     }
 }
 
@@ -305,6 +321,15 @@ mod tests {
         let jieba = build_jieba(None, false);
         let w = words(&jieba, "退货运费谁出", true, true);
         assert!(!w.contains(&"退货".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn index_grams_add_single_characters() {
+        let g = index_grams("维修");
+        assert!(
+            g.contains(&"维修".to_string()) && g.contains(&"修".to_string()),
+            "{g:?}"
+        );
     }
 
     #[test]
