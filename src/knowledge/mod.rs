@@ -197,7 +197,7 @@ impl Default for SearchOptions {
             coverage_rerank: 1.0,
             expired_penalty: 0.5,
             sku_boost: 1.3,
-            no_answer_coverage: 0.5,
+            no_answer_coverage: 0.1,
         }
     }
 }
