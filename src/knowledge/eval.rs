@@ -105,8 +105,6 @@ pub enum EvalError {
     },
     #[error("query file {path} holds no queries")]
     Empty { path: PathBuf },
-    #[error("k must be at least 1")]
-    ZeroK,
     #[error("search failed at {path}:{line}: {source}")]
     Search {
         path: PathBuf,

@@ -5,6 +5,18 @@
 //!   a malformed file is reported in [`LoadReport::errors`] and skipped.
 //! * [`KnowledgeBase::search`] is synchronous CPU work: async callers run it in `spawn_blocking`.
 //! * [`KnowledgeBase::reload`] swaps the whole index atomically: a search sees the old or the new one.
+//!
+//! Method (see [`SearchOptions`]): jieba (search mode, core e-commerce words plus the folder's
+//! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
+//! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
+//! `synonyms.txt` and a built-in e-commerce lexicon into concepts whose synonyms compete (dismax)
+//! rather than add up. Candidates are re-ranked by how many concepts they cover.
+//!
+//! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
+//! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
+//! products are never restricted (customers compare models) but the page's own product is
+//! boosted. Dates: before `valid_from` never shown; after `valid_to` still shown, marked
+//! `expired` and down-weighted so it ranks below current snippets of similar relevance.
 
 pub mod eval;
 mod index;

@@ -28,6 +28,11 @@ pub struct Analyzed {
     pub grams: Vec<(String, f32)>,
 }
 
+/// Turns weighing less than this are ignored.
+const MIN_TURN_WEIGHT: f32 = 0.02;
+/// Only the start of a very long turn is read.
+const MAX_TURN_CHARS: usize = 500;
+
 /// Weight of each turn, oldest first.
 fn turn_weights(turns: &[Turn], opts: &SearchOptions) -> Vec<f32> {
     let mut weights = vec![0.0; turns.len()];
@@ -73,13 +78,15 @@ pub fn analyze(
     let mut concepts: HashMap<String, (Weights, Weights)> = HashMap::new();
     let mut gram_map: HashMap<String, f32> = HashMap::new();
     for (turn, &w) in turns.iter().zip(&weights) {
-        if w <= 0.0 || turn.text.trim().is_empty() {
+        // Far-back turns weigh next to nothing; a pasted essay must not blow up the query.
+        if w < MIN_TURN_WEIGHT || turn.text.trim().is_empty() {
             continue;
         }
+        let raw: String = turn.text.chars().take(MAX_TURN_CHARS).collect();
         let text = if opts.understand {
-            lang.strip_chitchat(&lang.normalize(&turn.text))
+            lang.strip_chitchat(&lang.normalize(&raw))
         } else {
-            normalize(&turn.text)
+            normalize(&raw)
         };
         let keep = |t: &str| !opts.understand || !lang.is_stopword(t);
         let tokens: Vec<String> = words(jieba, &text, opts.query_search_mode, opts.hmm)
