@@ -30,6 +30,8 @@ pub struct Analyzed {
 
 /// Turns weighing less than this are ignored.
 const MIN_TURN_WEIGHT: f32 = 0.02;
+/// Turns weighing less than this contribute words but no n-grams.
+const GRAM_MIN_TURN_WEIGHT: f32 = 0.5;
 /// Only the start of a very long turn is read.
 const MAX_TURN_CHARS: usize = 500;
 
@@ -127,9 +129,13 @@ pub fn analyze(
         for t in tokens.iter().filter(|t| !covered.contains(*t)) {
             bump(&mut concepts.entry(t.clone()).or_default().0, t, w);
         }
-        if opts.grams {
+        // The n-gram safety net covers the turns that matter most; older turns match by words
+        // (each gram is a posting list to walk).
+        if opts.grams && w >= GRAM_MIN_TURN_WEIGHT {
+            let token_set: HashSet<&str> = tokens.iter().map(String::as_str).collect();
             for g in grams(&text) {
-                if keep(&g) {
+                // A bigram that is also a query word adds cost, not evidence.
+                if keep(&g) && !token_set.contains(g.as_str()) {
                     bump(&mut gram_map, &g, w * opts.gram_weight);
                 }
             }
