@@ -11,8 +11,9 @@ use tantivy::{Index, IndexWriter, Searcher, TantivyDocument};
 
 use super::tokenize::{GramTokenizer, JiebaTokenizer, GRAMS, WORDS};
 use super::{KnowledgeError, Snippet};
+use crate::conversation::Platform;
 
-/// Term in the platform / sku filter fields for "not restricted".
+/// Term in the sku filter field for "not restricted".
 pub const ANY: &str = "*";
 
 #[derive(Clone, Copy)]
@@ -65,6 +66,10 @@ pub fn sku_key(s: &str) -> String {
 pub struct Built {
     pub searcher: Searcher,
     pub fields: Fields,
+    /// Which filters can exclude anything at all (the others are skipped at query time).
+    pub any_platform_limit: bool,
+    pub any_sku_limit: bool,
+    pub any_valid_from: bool,
 }
 
 /// Which text goes into the index.
@@ -124,10 +129,13 @@ pub fn build(
             }
             doc.add_text(f.body_grams, &s.text);
         }
-        if s.platforms.is_empty() {
-            doc.add_text(f.platform, ANY);
-        }
-        for p in &s.platforms {
+        // Every platform a snippet shows on is listed, so the filter is one posting list.
+        let platforms: &[Platform] = if s.platforms.is_empty() {
+            &Platform::ALL
+        } else {
+            &s.platforms
+        };
+        for p in platforms {
             doc.add_text(f.platform, p.as_str());
         }
         if s.skus.is_empty() {
@@ -156,5 +164,8 @@ pub fn build(
     Ok(Built {
         searcher: reader.searcher(),
         fields: f,
+        any_platform_limit: snippets.iter().any(|s| !s.platforms.is_empty()),
+        any_sku_limit: snippets.iter().any(|s| !s.skus.is_empty()),
+        any_valid_from: snippets.iter().any(|s| s.valid_from.is_some()),
     })
 }

@@ -118,8 +118,14 @@ pub fn analyze(
                     }
                 }
                 for member in m.members.iter().filter(|x| **x != m.matched) {
+                    let whole = member.chars().count();
                     for t in words(jieba, member, opts.query_search_mode, opts.hmm) {
-                        if keep(&t) {
+                        // A lone character or number cut out of a longer synonym (天 from
+                        // 7天退) does not stand for it.
+                        let n = t.chars().count();
+                        let fragment =
+                            n < whole && (n == 1 || t.chars().all(|c| c.is_ascii_digit()));
+                        if keep(&t) && !fragment {
                             bump(&mut entry.1, &t, w * opts.synonym_weight);
                         }
                     }

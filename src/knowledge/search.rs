@@ -140,16 +140,19 @@ impl Inner {
         let today = req
             .date
             .unwrap_or_else(|| chrono::Local::now().date_naive());
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (Occur::Must, self.filter(req, today)),
-        ]);
+        let query: Box<dyn Query> = match self.filter(req, today) {
+            Some(filter) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text_query),
+                (Occur::Must, filter),
+            ])),
+            None => text_query,
+        };
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self
             .built
             .searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
+            .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
             .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -270,42 +273,48 @@ impl Inner {
     }
 
     /// Platform, SKU and validity as a zero-score clause: filters must not change the ranking.
-    fn filter(&self, req: &SearchRequest, today: NaiveDate) -> Box<dyn Query> {
-        let f: &Fields = &self.built.fields;
-        let any_of = |field, values: Vec<String>| -> Box<dyn Query> {
-            Box::new(BooleanQuery::new(
-                values
-                    .into_iter()
-                    .map(|v| {
-                        let q: Box<dyn Query> = Box::new(TermQuery::new(
-                            Term::from_field_text(field, &v),
-                            IndexRecordOption::Basic,
-                        ));
-                        (Occur::Should, q)
-                    })
-                    .collect(),
+    /// A filter no snippet could fail is left out (it would only cost time).
+    fn filter(&self, req: &SearchRequest, today: NaiveDate) -> Option<Box<dyn Query>> {
+        let b = &self.built;
+        let f: &Fields = &b.fields;
+        let term = |field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
             ))
         };
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(p) = req.platform {
-            must.push((
-                Occur::Must,
-                any_of(f.platform, vec![ANY.into(), p.as_str().into()]),
-            ));
+        if let Some(p) = req.platform.filter(|_| b.any_platform_limit) {
+            must.push((Occur::Must, term(f.platform, p.as_str())));
         }
         // A snippet restricted to SKUs shows only on those products' pages, or when no SKU is
         // known (the customer may be asking about any of them).
-        if let Some(sku) = req.sku.as_deref().filter(|s| !s.trim().is_empty()) {
-            must.push((Occur::Must, any_of(f.sku, vec![ANY.into(), sku_key(sku)])));
+        if let Some(sku) = req
+            .sku
+            .as_deref()
+            .filter(|s| !s.trim().is_empty() && b.any_sku_limit)
+        {
+            let either = BooleanQuery::new(vec![
+                (Occur::Should, term(f.sku, ANY)),
+                (Occur::Should, term(f.sku, &sku_key(sku))),
+            ]);
+            must.push((Occur::Must, Box::new(either)));
         }
-        must.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Included(Term::from_field_i64(f.valid_from, day_number(today))),
-            )),
-        ));
-        Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(must)), 0.0))
+        if b.any_valid_from {
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_i64(f.valid_from, day_number(today))),
+                )),
+            ));
+        }
+        let inner: Box<dyn Query> = match must.len() {
+            0 => return None,
+            1 => must.pop().map(|(_, q)| q)?,
+            _ => Box::new(BooleanQuery::new(must)),
+        };
+        Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
     /// Whether the best hit fails to cover enough of what the customer asked.
