@@ -325,3 +325,35 @@ fn reload_swaps_atomically_and_keeps_the_old_index_on_failure() {
     let r = kb.search(&ask("退货运费")).unwrap();
     assert!(r.hits[0].id.starts_with("B-"));
 }
+
+#[test]
+fn filters_reach_past_many_better_scoring_hidden_snippets() {
+    // 300 JD-only rows outscore the one PDD row: the search must still find it on PDD
+    // (the pruned unfiltered pass sees only JD rows and has to fall back to the filtered one).
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,question,answer,platforms\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "jd-{i},退货运费谁出{i},京东退货运费说明{i}：退货运费由运费险承担,jd\n"
+        ));
+    }
+    csv.push_str("pdd-1,退货流程,拼多多订单在订单页申请退货,pdd\n");
+    std::fs::write(dir.path().join("faq.csv"), csv).unwrap();
+    let (kb, _) = KnowledgeBase::open(dir.path()).unwrap();
+    let r = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Pdd),
+            ..ask("退货运费谁出")
+        })
+        .unwrap();
+    assert_eq!(ids(&r), vec!["pdd-1"]);
+    let jd = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Jd),
+            k: 3,
+            ..ask("退货运费谁出")
+        })
+        .unwrap();
+    assert_eq!(jd.hits.len(), 3);
+    assert!(jd.hits.iter().all(|h| h.id.starts_with("jd-")));
+}

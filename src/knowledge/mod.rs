@@ -9,8 +9,9 @@
 //! Method (see [`SearchOptions`]): jieba (search mode, core e-commerce words plus the folder's
 //! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
 //! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
-//! `synonyms.txt` and a built-in e-commerce lexicon into concepts whose synonyms compete (dismax)
-//! rather than add up. Candidates are re-ranked by how many concepts they cover.
+//! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
+//! The query is a flat union of boosted terms, which Tantivy prunes (block-max WAND);
+//! candidates are re-ranked by the share of concepts they cover.
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
@@ -165,9 +166,6 @@ pub struct SearchOptions {
     pub char_weight: f32,
     /// Weight of a synonym relative to the word it expands.
     pub synonym_weight: f32,
-    /// Share of the other alternatives' scores added to the best one within a concept
-    /// (0: only the best synonym counts, 1: all add up).
-    pub synonym_tie_breaker: f32,
     /// Each earlier customer turn weighs this much of the next one.
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
@@ -202,7 +200,6 @@ impl Default for SearchOptions {
             gram_weight: 0.2,
             char_weight: 0.5,
             synonym_weight: 1.0,
-            synonym_tie_breaker: 0.5,
             turn_decay: 0.5,
             agent_weight: 0.3,
             rerank_depth: 30,
@@ -232,7 +229,6 @@ impl SearchOptions {
             gram_weight: 0.0,
             char_weight: 0.0,
             synonym_weight: 0.0,
-            synonym_tie_breaker: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
             rerank_depth: 0,

@@ -12,9 +12,9 @@ use super::tokenize::{grams, normalize, words};
 use super::SearchOptions;
 use crate::conversation::{Role, Turn};
 
-/// One thing the customer asked about: a word, or a synonym group found in the text. Its terms
-/// are alternatives (the best one counts), so a concept with many synonyms does not outweigh
-/// two distinct concepts.
+/// One thing the customer asked about: a word, or a synonym group found in the text, with the
+/// terms that express it. Coverage and no-answer detection count concepts, not terms, so a
+/// word with many synonyms does not outweigh two distinct questions.
 #[derive(Debug, Clone)]
 pub struct Concept {
     /// `(term, weight)`, the customer's own words first.

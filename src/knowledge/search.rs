@@ -1,5 +1,6 @@
 //! One loaded knowledge folder (snippets, index, language) and searching it.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -7,8 +8,7 @@ use chrono::NaiveDate;
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, RangeQuery,
-    TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
@@ -140,33 +140,11 @@ impl Inner {
         let today = req
             .date
             .unwrap_or_else(|| chrono::Local::now().date_naive());
-        let query: Box<dyn Query> = match self.filter(req, today) {
-            Some(filter) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, text_query),
-                (Occur::Must, filter),
-            ])),
-            None => text_query,
-        };
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
-        let top = self
-            .built
-            .searcher
-            .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
-            .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
+        let top = self.candidates(req, today, text_query, limit)?;
         let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let ord = self
-                .built
-                .searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("ord")
-                .map_err(|e| KnowledgeError::Index(format!("snippet number column: {e}")))?
-                .first(addr.doc_id);
-            let Some(s) = ord.and_then(|o| self.snippets.get(o as usize)) else {
-                continue;
-            };
+        for (score, s) in top {
             let expired = s.valid_to.is_some_and(|to| to < today);
             let mut score = score;
             if expired {
@@ -208,68 +186,104 @@ impl Inner {
         Ok(SearchResponse { hits, no_answer })
     }
 
-    /// One term in the title and body fields, summed.
-    fn term_query(&self, text: &str, weight: f32, grams: bool) -> Option<Box<dyn Query>> {
+    /// The best `limit` snippets the request may see, with their BM25 scores.
+    ///
+    /// Fast path: the text query alone is a flat union of term scorers, which Tantivy prunes
+    /// with block-max WAND; filters are then applied to a few times `limit` candidates. Only
+    /// when filters reject so many that too few remain does it run the (unprunable) filtered
+    /// intersection.
+    fn candidates(
+        &self,
+        req: &SearchRequest,
+        today: NaiveDate,
+        text_query: Box<dyn Query>,
+        limit: usize,
+    ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+        let searcher = &self.built.searcher;
+        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+            let top = searcher
+                .search(q, &TopDocs::with_limit(n).order_by_score())
+                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
+            let mut out = Vec::with_capacity(top.len());
+            for (score, addr) in top {
+                let ord = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64("ord")
+                    .map_err(|e| KnowledgeError::Index(format!("snippet number column: {e}")))?
+                    .first(addr.doc_id);
+                if let Some(s) = ord.and_then(|o| self.snippets.get(o as usize)) {
+                    out.push((score, s));
+                }
+            }
+            Ok(out)
+        };
+        let Some(filter) = self.filter(req, today) else {
+            return run(text_query.as_ref(), limit);
+        };
+        let over = limit * 4;
+        let unfiltered = run(text_query.as_ref(), over)?;
+        let exhausted = unfiltered.len() < over;
+        let visible: Vec<(f32, &Snippet)> = unfiltered
+            .into_iter()
+            .filter(|(_, s)| visible(s, req, today))
+            .take(limit)
+            .collect();
+        if visible.len() >= limit || exhausted {
+            return Ok(visible);
+        }
+        let query = BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
+        run(&query, limit)
+    }
+
+    /// A flat union of boosted term queries (all term scorers, so Tantivy can prune). A term
+    /// that appears in several concepts or fields gets one clause with the boosts added.
+    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
         let f = &self.built.fields;
         let o = &self.options;
-        let (title, body) = if grams {
-            (f.title_grams, f.body_grams)
-        } else {
-            (f.title_words, f.body_words)
+        let mut boosts: Vec<(Term, f32)> = Vec::new();
+        let mut index: HashMap<Term, usize> = HashMap::new();
+        let mut add = |field, text: &str, boost: f32| {
+            if boost <= 0.0 {
+                return;
+            }
+            let term = Term::from_field_text(field, text);
+            match index.get(&term) {
+                Some(&i) => boosts[i].1 += boost,
+                None => {
+                    index.insert(term.clone(), boosts.len());
+                    boosts.push((term, boost));
+                }
+            }
         };
-        let mut fields = vec![(body, weight * o.body_boost)];
-        if o.titles {
-            fields.push((title, weight * o.title_boost));
+        for c in &a.concepts {
+            for (t, w) in &c.terms {
+                add(f.body_words, t, w * o.body_boost);
+                if o.titles {
+                    add(f.title_words, t, w * o.title_boost);
+                }
+            }
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = fields
+        if o.grams {
+            for (g, w) in &a.grams {
+                add(f.body_grams, g, w * o.body_boost);
+                if o.titles {
+                    add(f.title_grams, g, w * o.title_boost);
+                }
+            }
+        }
+        if boosts.is_empty() {
+            return None;
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
             .into_iter()
-            .filter(|(_, boost)| *boost > 0.0)
-            .map(|(field, boost)| {
-                let q = TermQuery::new(
-                    Term::from_field_text(field, text),
-                    IndexRecordOption::WithFreqs,
-                );
+            .map(|(term, boost)| {
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
                 let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
                 (Occur::Should, q)
             })
             .collect();
-        match clauses.len() {
-            0 => None,
-            1 => clauses.pop().map(|(_, q)| q),
-            _ => Some(Box::new(BooleanQuery::new(clauses))),
-        }
-    }
-
-    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for c in &a.concepts {
-            let mut alternatives: Vec<Box<dyn Query>> = c
-                .terms
-                .iter()
-                .filter_map(|(t, w)| self.term_query(t, *w, false))
-                .collect();
-            let q: Box<dyn Query> = match alternatives.len() {
-                0 => continue,
-                1 => alternatives.remove(0),
-                _ => Box::new(DisjunctionMaxQuery::with_tie_breaker(
-                    alternatives,
-                    self.options.synonym_tie_breaker,
-                )),
-            };
-            clauses.push((Occur::Should, q));
-        }
-        if self.options.grams {
-            for (g, w) in &a.grams {
-                if let Some(q) = self.term_query(g, *w, true) {
-                    clauses.push((Occur::Should, q));
-                }
-            }
-        }
-        if clauses.is_empty() {
-            None
-        } else {
-            Some(Box::new(BooleanQuery::new(clauses)))
-        }
+        Some(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// Platform, SKU and validity as a zero-score clause: filters must not change the ranking.
@@ -350,4 +364,18 @@ pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
     } else {
         found / total
     }
+}
+
+/// The filters of [`Inner::filter`], on a loaded snippet.
+fn visible(s: &Snippet, req: &SearchRequest, today: NaiveDate) -> bool {
+    let platform_ok = match req.platform {
+        Some(p) => s.platforms.is_empty() || s.platforms.contains(&p),
+        None => true,
+    };
+    let sku_ok = match req.sku.as_deref().filter(|x| !x.trim().is_empty()) {
+        Some(sku) => s.skus.is_empty() || s.skus.iter().any(|x| sku_key(x) == sku_key(sku)),
+        None => true,
+    };
+    let date_ok = s.valid_from.is_none_or(|from| from <= today);
+    platform_ok && sku_ok && date_ok
 }
