@@ -66,6 +66,9 @@ pub fn sku_key(s: &str) -> String {
 pub struct Built {
     pub searcher: Searcher,
     pub fields: Fields,
+    /// Snippet position of each document, per segment (read once: opening the fast-field
+    /// column per hit costs more than the search itself).
+    pub ords: Vec<Vec<u32>>,
     /// Which filters can exclude anything at all (the others are skipped at query time).
     pub any_platform_limit: bool,
     pub any_sku_limit: bool,
@@ -161,8 +164,22 @@ pub fn build(
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()
         .map_err(index_err("could not open the index reader"))?;
+    let searcher = reader.searcher();
+    let mut ords = Vec::with_capacity(searcher.segment_readers().len());
+    for segment in searcher.segment_readers() {
+        let column = segment
+            .fast_fields()
+            .u64("ord")
+            .map_err(index_err("could not read the snippet number column"))?;
+        ords.push(
+            (0..segment.max_doc())
+                .map(|doc| column.first(doc).map_or(u32::MAX, |o| o as u32))
+                .collect(),
+        );
+    }
     Ok(Built {
-        searcher: reader.searcher(),
+        searcher,
+        ords,
         fields: f,
         any_platform_limit: snippets.iter().any(|s| !s.platforms.is_empty()),
         any_sku_limit: snippets.iter().any(|s| !s.skus.is_empty()),

@@ -206,13 +206,12 @@ impl Inner {
                 .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
             let mut out = Vec::with_capacity(top.len());
             for (score, addr) in top {
-                let ord = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .u64("ord")
-                    .map_err(|e| KnowledgeError::Index(format!("snippet number column: {e}")))?
-                    .first(addr.doc_id);
-                if let Some(s) = ord.and_then(|o| self.snippets.get(o as usize)) {
+                let ord = self
+                    .built
+                    .ords
+                    .get(addr.segment_ord as usize)
+                    .and_then(|seg| seg.get(addr.doc_id as usize));
+                if let Some(s) = ord.and_then(|&o| self.snippets.get(o as usize)) {
                     out.push((score, s));
                 }
             }
