@@ -10,4 +10,5 @@ pub mod drafts;
 pub mod knowledge;
 pub mod llm;
 pub mod prompt;
+pub mod redact;
 pub mod scenario;

@@ -1,0 +1,124 @@
+//! One check: rule hits, personal data and grounding turned into findings and a verdict.
+
+use super::grounding;
+use super::normalize::normalize;
+use super::pii;
+use super::rules::RuleSet;
+use super::{CheckResult, Finding, Grounding, Severity, Verdict};
+
+pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
+    let mut findings: Vec<Finding> = Vec::new();
+    let n = normalize(text);
+    let hits = set.matcher.find(&n, &set.rules);
+    for h in hits {
+        let rule = &set.rules[h.rule];
+        let (start, end) = n.span(h.start, h.end);
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            category: rule.category.clone(),
+            severity: rule.severity,
+            start,
+            end,
+            matched: String::new(),
+            message: rule.message.clone(),
+            suggestion: rule.suggestion.clone(),
+        });
+    }
+    if !set.pii.is_empty() {
+        for m in pii::detect(text) {
+            for rule in set.pii.iter().filter(|r| r.kind == m.kind) {
+                findings.push(Finding {
+                    rule: rule.id.clone(),
+                    category: rule.category.clone(),
+                    severity: if m.valid {
+                        rule.severity
+                    } else {
+                        rule.severity_invalid
+                    },
+                    start: m.start,
+                    end: m.end,
+                    matched: String::new(),
+                    message: rule.message.clone(),
+                    suggestion: rule.suggestion.clone(),
+                });
+            }
+        }
+    }
+    if let Some(sources) = &g.sources {
+        let rule = &set.grounding;
+        for c in grounding::unsupported(text, sources) {
+            findings.push(Finding {
+                rule: rule.id.clone(),
+                category: "unsupported_claim".into(),
+                severity: rule.severity,
+                start: c.start,
+                end: c.end,
+                matched: String::new(),
+                message: rule.message.clone(),
+                suggestion: rule.suggestion.clone(),
+            });
+        }
+    }
+    let mut findings = merge(findings);
+    if !findings.is_empty() {
+        let chars = CharIndex::new(text);
+        for f in &mut findings {
+            f.matched = chars.slice(text, f.start, f.end).to_string();
+        }
+    }
+    let verdict = match findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Block) => Verdict::Block,
+        Some(Severity::Warn) => Verdict::Warn,
+        _ => Verdict::Pass,
+    };
+    CheckResult {
+        verdict,
+        findings,
+        ruleset_version: set.version.clone(),
+    }
+}
+
+/// Sorts findings and joins overlapping hits of the same rule (最好 inside 最好的) into one.
+fn merge(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        (a.start, std::cmp::Reverse(a.end), &a.rule).cmp(&(
+            b.start,
+            std::cmp::Reverse(b.end),
+            &b.rule,
+        ))
+    });
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        if let Some(prev) = out
+            .iter_mut()
+            .rev()
+            .take_while(|p| p.end > f.start)
+            .find(|p| p.rule == f.rule)
+        {
+            if f.end <= prev.end {
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// Character offset → byte offset of a text, built only when a finding needs it.
+struct CharIndex {
+    bytes: Vec<usize>,
+}
+
+impl CharIndex {
+    fn new(text: &str) -> Self {
+        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        bytes.push(text.len());
+        CharIndex { bytes }
+    }
+
+    fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
+        let last = self.bytes.len() - 1;
+        let (s, e) = (self.bytes[start.min(last)], self.bytes[end.min(last)]);
+        &text[s..e.max(s)]
+    }
+}
