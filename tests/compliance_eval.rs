@@ -34,3 +34,8 @@ fn assert_targets(split: &str) {
 fn heldout_split_meets_the_targets() {
     assert_targets("heldout.jsonl");
 }
+
+#[test]
+fn tuned_split_meets_the_targets() {
+    assert_targets("tuned.jsonl");
+}

@@ -269,9 +269,24 @@ fn same(a: f64, b: f64) -> bool {
 pub fn unsupported(text: &str, sources: &[String]) -> Vec<Claim> {
     let known: Vec<Claim> = sources.iter().flat_map(|s| claims(s)).collect();
     let chars: Vec<char> = text.chars().collect();
+    // Money may be worked out from the sources: 还差20元 when the order is 279 and the
+    // threshold 299. Sums and differences of two amounts count as grounded.
+    let money: Vec<f64> = known
+        .iter()
+        .filter(|k| k.unit == "元" || k.unit.is_empty())
+        .map(|k| k.value)
+        .collect();
+    let derived = |v: f64| {
+        money.iter().enumerate().any(|(i, a)| {
+            money[i + 1..]
+                .iter()
+                .any(|b| same((a - b).abs(), v) || same(a + b, v))
+        })
+    };
     claims(text)
         .into_iter()
         .filter(|c| !c.unit.is_empty())
+        .filter(|c| !(c.unit == "元" && derived(c.value)))
         .filter(|c| !(c.unit == "年" && c.value >= 1900.0))
         .filter(|c| !(same(c.value, 1.0) && chars.get(c.start) == Some(&'一')))
         .filter(|c| {

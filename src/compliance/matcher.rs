@@ -195,7 +195,7 @@ impl Matcher {
             let allowed = covered(&allows, h);
             let negation = rule.negation && negated(text, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
-            let unless = !rule.unless.is_empty() && near(text, h, &rule.unless);
+            let unless = !rule.unless.is_empty() && in_sentence(text, h, &rule.unless);
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -253,6 +253,26 @@ fn negated(text: &str, at: usize) -> bool {
         before = before.replace(w, "_");
     }
     NEGATORS.iter().any(|n| before.contains(n))
+}
+
+/// Whether one of `words` is in the sentence around the hit: a fraud warning (请提高警惕，这可能是
+/// 诈骗) often follows the clause that names the channel.
+fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
+    let start = text[..h.start]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[h.end..]
+        .char_indices()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(text.len(), |(i, _)| h.end + i);
+    let sentence = &text[start..end];
+    words.iter().any(|w| sentence.contains(w.as_str()))
+}
+
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '!' | '?' | '\n' | '…')
 }
 
 fn near(text: &str, h: &Hit, words: &[String]) -> bool {

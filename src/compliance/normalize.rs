@@ -3,7 +3,7 @@
 //! Folds full-width forms, case and traditional characters; drops whitespace, zero-width and
 //! "joiner" punctuation that evasions put between characters (微 信, 微-信, w.e.i.x.i.n); turns
 //! runs of Chinese or circled digits that look like a contact number into ASCII digits. Sentence
-//! punctuation (，。！？；：、) is kept so that terms never match across clauses.
+//! punctuation (，。！？；：、) is kept so that terms never match across clauses. 您 reads as 你.
 
 use std::sync::OnceLock;
 
@@ -258,7 +258,8 @@ pub fn normalize(text: &str) -> Normalized {
         if is_dropped(c) {
             continue;
         }
-        let c = simplify(t2s, c);
+        // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
+        let c = if c == '您' { '你' } else { simplify(t2s, c) };
         fold_case(c, &mut |l| n.push(l, i));
     }
     n

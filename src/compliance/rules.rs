@@ -62,7 +62,7 @@ struct RuleDef {
     /// When not empty, the hit counts only if one of these words is in the same clause.
     #[serde(default)]
     near: Vec<String>,
-    /// The hit is dropped when one of these words is in the same clause (谨防, 诈骗 …).
+    /// The hit is dropped when one of these words is in the same sentence (谨防, 诈骗 …).
     #[serde(default)]
     unless: Vec<String>,
     message: String,
