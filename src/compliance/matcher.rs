@@ -74,7 +74,7 @@ const NOT_NEGATING: [&str; 22] = [
     "没事",
 ];
 /// How many normalized characters before a hit are searched for a negation.
-const NEGATION_WINDOW: usize = 8;
+const NEGATION_WINDOW: usize = 12;
 /// How many normalized characters either side of a hit are searched for `near` words.
 const NEAR_WINDOW: usize = 16;
 
