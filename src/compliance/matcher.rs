@@ -3,8 +3,8 @@
 //! All terms and allow-list contexts of all rules go into one Aho-Corasick automaton, so the
 //! cost of a scan does not grow with the number of terms. A term hit is dropped when an allow
 //! context of the same rule covers it, when the rule wants a negation check and a negation
-//! stands just before it in the same clause, or when the rule names `near` words and none is in
-//! the clause.
+//! stands just before it in the same clause, or when the rule names `near` words and none is
+//! close by in the same sentence.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
@@ -224,11 +224,11 @@ fn covered(allows: &[Hit], h: &Hit) -> bool {
     })
 }
 
-/// The clause text up to `NEGATION_WINDOW` characters before byte `at`.
-fn clause_before(text: &str, at: usize, window: usize) -> &str {
+/// Up to `window` characters before byte `at`, stopping at a character for which `stop` holds.
+fn text_before(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
     let mut start = at;
     for (taken, (i, c)) in text[..at].char_indices().rev().enumerate() {
-        if taken >= window || is_clause_end(c) {
+        if taken >= window || stop(c) {
             break;
         }
         start = i;
@@ -236,10 +236,10 @@ fn clause_before(text: &str, at: usize, window: usize) -> &str {
     &text[start..at]
 }
 
-fn clause_after(text: &str, at: usize, window: usize) -> &str {
+fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
     let mut end = at;
     for (taken, (i, c)) in text[at..].char_indices().enumerate() {
-        if taken >= window || is_clause_end(c) {
+        if taken >= window || stop(c) {
             break;
         }
         end = at + i + c.len_utf8();
@@ -248,7 +248,7 @@ fn clause_after(text: &str, at: usize, window: usize) -> &str {
 }
 
 fn negated(text: &str, at: usize) -> bool {
-    let mut before = clause_before(text, at, NEGATION_WINDOW).to_string();
+    let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end).to_string();
     for w in NOT_NEGATING {
         before = before.replace(w, "_");
     }
@@ -275,9 +275,11 @@ fn is_sentence_end(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '!' | '?' | '\n' | '…')
 }
 
+/// Whether one of `words` is within `NEAR_WINDOW` characters of the hit in the same sentence
+/// (加一下我的小号，号码是 kefu2025: the verb sits one clause before the handle).
 fn near(text: &str, h: &Hit, words: &[String]) -> bool {
-    let before = clause_before(text, h.start, NEAR_WINDOW);
-    let after = clause_after(text, h.end, NEAR_WINDOW);
+    let before = text_before(text, h.start, NEAR_WINDOW, is_sentence_end);
+    let after = text_after(text, h.end, NEAR_WINDOW, is_sentence_end);
     let hit = &text[h.start..h.end];
     words.iter().any(|w| {
         before.contains(w.as_str()) || after.contains(w.as_str()) || hit.contains(w.as_str())

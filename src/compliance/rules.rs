@@ -59,7 +59,7 @@ struct RuleDef {
     /// A negation shortly before the hit in the same clause (不具有治疗作用) cancels it.
     #[serde(default)]
     negation: bool,
-    /// When not empty, the hit counts only if one of these words is in the same clause.
+    /// When not empty, the hit counts only if one of these words is close by in the sentence.
     #[serde(default)]
     near: Vec<String>,
     /// The hit is dropped when one of these words is in the same sentence (谨防, 诈骗 …).
