@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use tokio::sync::mpsc;
 
-use crate::compliance::pii::{self, PiiKind};
+use crate::compliance::pii::{self, CharIndex, PiiKind};
 
 /// Placeholder → original value for one conversation. The same value always gets the same
 /// placeholder, across turns.
@@ -73,27 +73,13 @@ fn replace_pii(text: &str, mut with: impl FnMut(PiiKind, &str) -> String) -> Str
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
-    let mut chars = text
-        .char_indices()
-        .map(|(b, _)| b)
-        .chain(std::iter::once(text.len()));
-    let mut byte_of = Vec::new();
-    // Character → byte offsets up to the last match end.
-    let last = found.iter().map(|m| m.end).max().unwrap_or(0);
-    for _ in 0..=last {
-        match chars.next() {
-            Some(b) => byte_of.push(b),
-            None => break,
-        }
-    }
+    let chars = CharIndex::new(text);
     let mut at = 0;
     for m in found {
-        let (Some(&s), Some(&e)) = (byte_of.get(m.start), byte_of.get(m.end)) else {
-            continue;
-        };
-        out.push_str(&text[at..s]);
-        out.push_str(&with(m.kind, &text[s..e]));
-        at = e;
+        let (start, end) = (chars.byte(m.start), chars.byte(m.end));
+        out.push_str(&text[at..start]);
+        out.push_str(&with(m.kind, &text[start..end]));
+        at = end;
     }
     out.push_str(&text[at..]);
     out

@@ -138,6 +138,29 @@ impl<'a> CharCounter<'a> {
     }
 }
 
+/// Character offset → byte offset of a text.
+pub(crate) struct CharIndex {
+    bytes: Vec<usize>,
+}
+
+impl CharIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        bytes.push(text.len());
+        CharIndex { bytes }
+    }
+
+    /// Byte offset of character `c`; the text length past the end.
+    pub(crate) fn byte(&self, c: usize) -> usize {
+        self.bytes[c.min(self.bytes.len() - 1)]
+    }
+
+    pub(crate) fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
+        let (s, e) = (self.byte(start), self.byte(end));
+        &text[s..e.max(s)]
+    }
+}
+
 fn emails(text: &str, out: &mut Vec<PiiMatch>) {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {

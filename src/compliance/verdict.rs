@@ -2,7 +2,7 @@
 
 use super::grounding;
 use super::normalize::normalize;
-use super::pii;
+use super::pii::{self, CharIndex};
 use super::rules::RuleSet;
 use super::{CheckResult, Finding, Grounding, Severity, Verdict};
 
@@ -102,23 +102,4 @@ fn merge(mut findings: Vec<Finding>) -> Vec<Finding> {
         out.push(f);
     }
     out
-}
-
-/// Character offset → byte offset of a text, built only when a finding needs it.
-struct CharIndex {
-    bytes: Vec<usize>,
-}
-
-impl CharIndex {
-    fn new(text: &str) -> Self {
-        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
-        bytes.push(text.len());
-        CharIndex { bytes }
-    }
-
-    fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
-        let last = self.bytes.len() - 1;
-        let (s, e) = (self.bytes[start.min(last)], self.bytes[end.min(last)]);
-        &text[s..e.max(s)]
-    }
 }
