@@ -117,3 +117,63 @@ proptest! {
         }
     }
 }
+
+mod matcher_equivalence {
+    use kefu::compliance::matcher::Matcher;
+    use kefu::compliance::normalize::normalize;
+    use kefu::compliance::rules::{Rule, TermSource};
+    use kefu::compliance::Severity;
+    use proptest::prelude::*;
+
+    fn rule(i: usize) -> Rule {
+        Rule {
+            id: format!("r{i}"),
+            category: "absolute_terms".into(),
+            severity: Severity::Block,
+            message: String::new(),
+            suggestion: None,
+            negation: false,
+            near: Vec::new(),
+            unless: Vec::new(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// The longest-at-every-start search with prefix closure finds exactly what a naive
+        /// overlapping search of every term at every position finds.
+        #[test]
+        fn finds_every_overlapping_occurrence(
+            terms in prop::collection::vec(("[最佳好第一微信]{1,3}", 0usize..3), 1..12),
+            text in "[最佳好第一微信，]{0,40}",
+        ) {
+            let sources: Vec<TermSource> = terms
+                .iter()
+                .map(|(t, r)| TermSource { rule: *r, term: t.clone(), allow: false })
+                .collect();
+            let rules: Vec<Rule> = (0..3).map(rule).collect();
+            let m = Matcher::build(&sources, Vec::new()).expect("builds");
+            let n = normalize(&text);
+            let mut got: Vec<(usize, usize, usize)> =
+                m.find(&n, &rules).into_iter().map(|h| (h.rule, h.start, h.end)).collect();
+            got.sort();
+            got.dedup();
+            let mut want = Vec::new();
+            for (t, r) in &terms {
+                for (at, _) in n.text.match_indices(t.as_str()) {
+                    want.push((*r, at, at + t.len()));
+                }
+                // match_indices skips overlapping occurrences of the same term: add them.
+                for (b, _) in n.text.char_indices() {
+                    if n.text[b..].starts_with(t.as_str()) {
+                        want.push((*r, b, b + t.len()));
+                    }
+                }
+            }
+            want.sort();
+            want.dedup();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

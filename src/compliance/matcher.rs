@@ -1,12 +1,15 @@
 //! Term and regex matching on normalized text.
 //!
 //! All terms and allow-list contexts of all rules go into one Aho-Corasick automaton, so the
-//! cost of a scan does not grow with the number of terms. A term hit is dropped when an allow
+//! cost of a scan does not grow with the number of terms. The automaton reports the longest
+//! pattern at every start position (a leftmost-longest search restarted one character after
+//! each match start, much faster than an overlapping search); every pattern also carries the
+//! entries of the patterns that are its prefixes, so no shorter term at the same start is lost. A term hit is dropped when an allow
 //! context of the same rule covers it, when the rule wants a negation check and a negation
 //! stands just before it in the same clause, or when the rule names `near` words and none is
 //! close by in the same sentence.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use regex::Regex;
 
 use super::normalize::Normalized;
@@ -29,6 +32,8 @@ struct Entry {
     /// The term starts / ends with an ASCII letter: it must not continue a Latin word.
     ascii_start: bool,
     ascii_end: bool,
+    /// Byte length of the pattern this entry belongs to (a prefix of the reported match).
+    len: usize,
 }
 
 pub struct Matcher {
@@ -96,12 +101,22 @@ impl Matcher {
                 allow: t.allow,
                 ascii_start: first.is_ascii_alphabetic(),
                 ascii_end: last.is_ascii_alphabetic(),
+                len: t.term.len(),
             };
             if !entries[p]
                 .iter()
                 .any(|x| x.rule == e.rule && x.allow == e.allow)
             {
                 entries[p].push(e);
+            }
+        }
+        // Prefix closure: a match of 最佳使用 also stands for 最佳 at the same start.
+        let own = entries.clone();
+        for (p, pat) in patterns.iter().enumerate() {
+            for (cut, _) in pat.char_indices().skip(1) {
+                if let Some(&q) = index.get(&pat[..cut]) {
+                    entries[p].extend(own[q].iter().copied());
+                }
             }
         }
         let ac = if patterns.is_empty() {
@@ -114,12 +129,12 @@ impl Matcher {
                 None
             };
             let built = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
+                .match_kind(MatchKind::LeftmostLongest)
                 .kind(kind)
                 .build(&patterns)
                 .or_else(|_| {
                     AhoCorasick::builder()
-                        .match_kind(MatchKind::Standard)
+                        .match_kind(MatchKind::LeftmostLongest)
                         .build(&patterns)
                 })
                 .map_err(|e| format!("the term automaton could not be built: {e}"))?;
@@ -138,9 +153,15 @@ impl Matcher {
         let mut hits: Vec<Hit> = Vec::new();
         let mut allows: Vec<Hit> = Vec::new();
         if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(text) {
-                let (s, e) = (m.start(), m.end());
+            let mut from = 0;
+            while from < text.len() {
+                let Some(m) = ac.find(Input::new(text).range(from..)) else {
+                    break;
+                };
+                let s = m.start();
+                from = s + text[s..].chars().next().map_or(1, char::len_utf8);
                 for entry in &self.entries[m.pattern().as_usize()] {
+                    let e = s + entry.len;
                     if entry.allow {
                         allows.push(Hit {
                             rule: entry.rule,

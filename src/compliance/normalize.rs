@@ -176,48 +176,30 @@ pub fn is_number_separator(c: char) -> bool {
     )
 }
 
-/// Minimum digits for a run of non-ASCII digits to be read as a number (a QQ number has 5+).
+/// Minimum digits for a run holding non-ASCII digits to be read as a number (a QQ number has
+/// 5+); a lone 一 in 一个月 stays a word.
 const DIGIT_RUN_MIN: usize = 5;
 
-/// For every character of `chars`, whether it belongs to a run of at least [`DIGIT_RUN_MIN`]
-/// digit-like characters (with single separators between them) that contains a non-ASCII digit.
-/// Such runs are read as numbers; a lone 一 in 一个月 stays a word.
-pub fn digit_runs(chars: &[char]) -> Vec<bool> {
-    let mut mark = vec![false; chars.len()];
-    let mut i = 0;
-    while i < chars.len() {
-        if digit_value(chars[i]).is_none() {
-            i += 1;
-            continue;
+/// From byte `at` (a digit), the end of the run of digits joined by single separators:
+/// (character count of the run including separators, digits in it).
+fn scan_run(text: &str, at: usize) -> (usize, usize) {
+    let mut chars = text[at..].chars().peekable();
+    let (mut len, mut digits, mut pending_sep) = (0, 0, 0);
+    while let Some(c) = chars.next() {
+        if digit_value(c).is_some() {
+            digits += 1;
+            len += 1 + pending_sep;
+            pending_sep = 0;
+        } else if pending_sep == 0
+            && is_number_separator(c)
+            && chars.peek().is_some_and(|&n| digit_value(n).is_some())
+        {
+            pending_sep = 1;
+        } else {
+            break;
         }
-        let start = i;
-        let mut digits = 0;
-        let mut exotic = false;
-        let mut end = i;
-        let mut j = i;
-        while j < chars.len() {
-            if digit_value(chars[j]).is_some() {
-                digits += 1;
-                exotic |= !chars[j].is_ascii_digit();
-                end = j + 1;
-                j += 1;
-            } else if is_number_separator(chars[j])
-                && j + 1 < chars.len()
-                && digit_value(chars[j + 1]).is_some()
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        if digits >= DIGIT_RUN_MIN && exotic {
-            for m in &mut mark[start..end] {
-                *m = true;
-            }
-        }
-        i = end.max(i + 1);
     }
-    mark
+    (len, digits)
 }
 
 /// Normalizes `text` for matching.
@@ -228,38 +210,49 @@ pub fn normalize(text: &str) -> Normalized {
         orig_of: Vec::with_capacity(text.len() / 2),
         orig_len: 0,
     };
-    // Digit runs only matter when a non-ASCII digit is present; skip the scan otherwise.
-    let needs_digits = text
-        .chars()
-        .any(|c| !c.is_ascii() && digit_value(c).is_some());
-    let runs = if needs_digits {
-        let chars: Vec<char> = text.chars().collect();
-        digit_runs(&chars)
-    } else {
-        Vec::new()
-    };
     let t2s = t2s_table();
-    for (i, c) in text.chars().enumerate() {
+    // Characters before `run_end` belong to a run read as a number; a run found too short is
+    // not scanned again before `no_run_until`. `lead` counts the ASCII digits just before.
+    let (mut run_end, mut no_run_until, mut lead) = (0usize, 0usize, 0usize);
+    for (i, (at, c)) in text.char_indices().enumerate() {
         n.orig_len = i + 1;
         if c.is_ascii() {
+            if c.is_ascii_digit() {
+                lead += 1;
+            } else if !(lead > 0 && is_number_separator(c)) {
+                lead = 0;
+            }
             // A line break ends a clause like a full stop; other whitespace is dropped.
             if c == '\n' || c.is_ascii_alphanumeric() || !is_dropped(c) {
                 n.push(c.to_ascii_lowercase(), i);
             }
             continue;
         }
-        if runs.get(i).copied().unwrap_or(false) {
-            if let Some(d) = digit_value(c) {
+        if let Some(d) = digit_value(c) {
+            if i >= run_end && i >= no_run_until {
+                let (len, digits) = scan_run(text, at);
+                if digits + lead >= DIGIT_RUN_MIN {
+                    run_end = i + len;
+                } else {
+                    no_run_until = i + len;
+                }
+            }
+            if i < run_end {
                 n.push((b'0' + d) as char, i);
                 continue;
             }
+        }
+        lead = 0;
+        // Fast path for CJK ideographs: no width, case or dropping applies.
+        if ('\u{3400}'..'\u{A000}').contains(&c) {
+            // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
+            n.push(if c == '您' { '你' } else { simplify(t2s, c) }, i);
+            continue;
         }
         let c = fold_width(c);
         if is_dropped(c) {
             continue;
         }
-        // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
-        let c = if c == '您' { '你' } else { simplify(t2s, c) };
         fold_case(c, &mut |l| n.push(l, i));
     }
     n
