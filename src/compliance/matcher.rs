@@ -122,15 +122,16 @@ impl Matcher {
         let ac = if patterns.is_empty() {
             None
         } else {
-            // A DFA is fastest to scan; it is affordable up to some tens of thousands of terms.
-            let kind = if patterns.len() <= 50_000 {
-                Some(AhoCorasickKind::DFA)
+            // Measured (BENCHMARKS.md): with thousands of terms a DFA's table no longer fits the
+            // cache and scans slower than the contiguous NFA; small rule sets get the DFA.
+            let kind = if patterns.len() <= 2_000 {
+                AhoCorasickKind::DFA
             } else {
-                None
+                AhoCorasickKind::ContiguousNFA
             };
             let built = AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .kind(kind)
+                .kind(Some(kind))
                 .build(&patterns)
                 .or_else(|_| {
                     AhoCorasick::builder()

@@ -54,11 +54,18 @@ pub struct PiiMatch {
 
 /// Finds personal data in `text`, sorted by start, non-overlapping.
 pub fn detect(text: &str) -> Vec<PiiMatch> {
+    detect_with(text, true)
+}
+
+/// As [`detect`]; `addresses: false` skips the address heuristic (the check does not use it).
+pub fn detect_with(text: &str, addresses: bool) -> Vec<PiiMatch> {
     let chars: Vec<char> = text.chars().collect();
     let mut found = Vec::new();
     emails(text, &mut found);
     numbers(&chars, &mut found);
-    addresses(text, &mut found);
+    if addresses {
+        self::addresses(text, &mut found);
+    }
     // Earlier kinds in this order win an overlap: e-mails hold digits, addresses hold 号.
     let rank = |k: PiiKind| match k {
         PiiKind::Email => 0,

@@ -25,7 +25,8 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
         });
     }
     if !set.pii.is_empty() {
-        for m in pii::detect(text) {
+        let addresses = set.pii.iter().any(|r| r.kind == pii::PiiKind::Address);
+        for m in pii::detect_with(text, addresses) {
             for rule in set.pii.iter().filter(|r| r.kind == m.kind) {
                 findings.push(Finding {
                     rule: rule.id.clone(),
