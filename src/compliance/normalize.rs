@@ -212,15 +212,15 @@ pub fn normalize(text: &str) -> Normalized {
     };
     let t2s = t2s_table();
     // Characters before `run_end` belong to a run read as a number; a run found too short is
-    // not scanned again before `no_run_until`. `lead` counts the ASCII digits just before.
-    let (mut run_end, mut no_run_until, mut lead) = (0usize, 0usize, 0usize);
+    // not scanned again before `no_run_until`. `leading` counts the ASCII digits just before.
+    let (mut run_end, mut no_run_until, mut leading) = (0usize, 0usize, 0usize);
     for (i, (at, c)) in text.char_indices().enumerate() {
         n.orig_len = i + 1;
         if c.is_ascii() {
             if c.is_ascii_digit() {
-                lead += 1;
-            } else if !(lead > 0 && is_number_separator(c)) {
-                lead = 0;
+                leading += 1;
+            } else if !(leading > 0 && is_number_separator(c)) {
+                leading = 0;
             }
             // A line break ends a clause like a full stop; other whitespace is dropped.
             if c == '\n' || c.is_ascii_alphanumeric() || !is_dropped(c) {
@@ -231,7 +231,7 @@ pub fn normalize(text: &str) -> Normalized {
         if let Some(d) = digit_value(c) {
             if i >= run_end && i >= no_run_until {
                 let (len, digits) = scan_run(text, at);
-                if digits + lead >= DIGIT_RUN_MIN {
+                if digits + leading >= DIGIT_RUN_MIN {
                     run_end = i + len;
                 } else {
                     no_run_until = i + len;
@@ -242,7 +242,7 @@ pub fn normalize(text: &str) -> Normalized {
                 continue;
             }
         }
-        lead = 0;
+        leading = 0;
         // Fast path for CJK ideographs: no width, case or dropping applies.
         if ('\u{3400}'..'\u{A000}').contains(&c) {
             // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
