@@ -77,6 +77,9 @@ pub enum Command {
     /// Evaluate retrieval or compliance on a labelled set.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Bulk FAQ generation: answer a question list, review, export to the knowledge folder.
+    #[command(subcommand)]
+    Faq(crate::faq::cli::FaqCommand),
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +198,9 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
         Command::Eval(EvalCommand::Compliance { cases, json }) => {
             eval_compliance(&config, cases, json)
         }
+        Command::Faq(cmd) => crate::faq::cli::run(config, cmd)
+            .await
+            .map_err(|(code, message)| Failure { code, message }),
     }
 }
 

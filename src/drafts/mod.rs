@@ -10,6 +10,7 @@
 
 mod audit;
 mod export;
+mod jobs;
 mod ops;
 mod postgres;
 mod row;

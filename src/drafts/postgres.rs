@@ -89,6 +89,11 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// The pool, for modules with their own tables (FAQ jobs).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub async fn begin(&self) -> Result<PgTx, StoreError> {
         let tx = self
             .pool

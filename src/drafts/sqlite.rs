@@ -117,6 +117,11 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
+    /// The writer and reader pools, for modules with their own tables (FAQ jobs).
+    pub(crate) fn pools(&self) -> (&SqlitePool, &SqlitePool) {
+        (&self.writer, &self.reader)
+    }
+
     pub async fn begin(&self) -> Result<SqliteTx, StoreError> {
         // IMMEDIATE takes the write lock now: reading the head and writing the next link
         // can never be split by another writer, even one in another process.
