@@ -77,9 +77,43 @@ pub enum Command {
     /// Evaluate retrieval or compliance on a labelled set.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Export the audit trail or verify its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Bulk FAQ generation: answer a question list, review, export to the knowledge folder.
     #[command(subcommand)]
     Faq(crate::faq::cli::FaqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write audit events (CSV for Excel: UTF-8 with BOM; or JSONL) to stdout or --out.
+    Export {
+        /// From this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// To this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// pass, warn or block.
+        #[arg(long, value_parser = parse_verdict)]
+        verdict: Option<Verdict>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recompute the hash chain; exit 1 and name the first bad event when it was altered.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +232,7 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
         Command::Eval(EvalCommand::Compliance { cases, json }) => {
             eval_compliance(&config, cases, json)
         }
+        Command::Audit(cmd) => audit(&config, cmd).await,
         Command::Faq(cmd) => crate::faq::cli::run(config, cmd)
             .await
             .map_err(|(code, message)| Failure { code, message }),
@@ -397,4 +432,85 @@ async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) ->
 fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
     let _ = (config, cases, json);
     Err(Failure::failed("eval compliance: not wired yet"))
+}
+
+async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
+    use crate::drafts::{EventFilter, ExportFormat, Store};
+    let store = Store::open(&config.storage).await.map_err(Failure::input)?;
+    let operator = Actor {
+        name: whoami(),
+        role: Role::Compliance,
+    };
+    match cmd {
+        AuditCommand::Verify { json } => {
+            let report = store.verify().await.map_err(Failure::failed)?;
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("{}", report.message);
+            }
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        AuditCommand::Export {
+            from,
+            to,
+            actor,
+            action,
+            category,
+            verdict,
+            format,
+            out,
+        } => {
+            let format = match format.as_str() {
+                "csv" => ExportFormat::Csv,
+                "jsonl" => ExportFormat::Jsonl,
+                other => {
+                    return Err(Failure::input(format!(
+                        "unknown format `{other}`: use csv or jsonl"
+                    )))
+                }
+            };
+            let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let filter = EventFilter {
+                from: from.map(day),
+                to: to.map(|d| day(d.succ_opt().unwrap_or(d))),
+                actor,
+                action,
+                category,
+                verdict,
+                draft_id: None,
+            };
+            let mut buf: Vec<u8> = Vec::new();
+            let summary = store
+                .export(&operator, &filter, format, &mut buf)
+                .await
+                .map_err(Failure::failed)?;
+            match out {
+                Some(path) => std::fs::write(&path, &buf).map_err(|e| {
+                    Failure::failed(format!("cannot write {}: {e}", path.display()))
+                })?,
+                None => std::io::stdout()
+                    .write_all(&buf)
+                    .map_err(|e| Failure::failed(format!("cannot write to stdout: {e}")))?,
+            }
+            eprintln!("exported {} event(s)", summary.events);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("`{s}` is not a verdict: use pass, warn or block"))
+}
+
+/// The operator of a CLI command, for the audit trail.
+fn whoami() -> String {
+    std::env::var("USER")
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
 }
