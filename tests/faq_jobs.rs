@@ -246,3 +246,71 @@ const PRODUCTS: [&str; 10] = [
 const ASPECTS: [&str; 10] = [
     "保修", "清洗", "噪音", "耗电", "包装", "颜色", "尺寸", "重量", "安装", "售后",
 ];
+
+/// Regression for the window between storing a draft and marking its item done: a run that
+/// died there left the item `in_flight` with its draft stored. The next run adopts the draft
+/// (no second request); an item without a draft becomes `interrupted` and is not re-sent.
+#[tokio::test]
+async fn a_dead_runs_stored_draft_is_adopted_and_its_unanswered_item_interrupted() {
+    use kefu::drafts::{Actor, Role};
+    use kefu::faq::{self, ItemState, Question, RunOptions};
+    use kefu::pipeline::{self, Purpose, SuggestRequest};
+
+    let fake = FakeProvider::start().await;
+    let t = support::app::spawn(|c| c.providers = vec![fake.provider_config("fake")]).await;
+    let app = &t.app;
+    let actor = Actor {
+        name: "rev".into(),
+        role: Role::Reviewer,
+    };
+    let qs: Vec<Question> = ["什么时候发货", "可以开发票吗", "怎么退货"]
+        .iter()
+        .map(|q| Question {
+            question: q.to_string(),
+            platform: None,
+            sku: None,
+        })
+        .collect();
+    let job = faq::create_job(app, &qs, "t", "h", &actor).await.unwrap();
+    // The dead run: claimed two items, stored the first one's draft, then died.
+    let first = app
+        .store
+        .faq_claim(&job.id, "dead", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = app
+        .store
+        .faq_claim(&job.id, "dead", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.seq, second.seq), (0, 1));
+    let req: SuggestRequest = serde_json::from_value(json!({ "message": first.question })).unwrap();
+    let item_actor = Actor {
+        name: faq::item_agent(&job.id, first.seq),
+        role: Role::Reviewer,
+    };
+    let stored = pipeline::suggest_for(app, &req, &item_actor, None, Purpose::Faq)
+        .await
+        .unwrap();
+    let calls_before = fake.calls();
+
+    let opts = RunOptions {
+        stale_after: Duration::from_millis(1),
+        ..RunOptions::default()
+    };
+    let report = faq::run_job(app, &job.id, &opts, &|_| {}).await.unwrap();
+    assert_eq!(report.recovery.adopted, vec![0]);
+    assert_eq!(report.recovery.interrupted, vec![1]);
+    assert_eq!(
+        fake.calls(),
+        calls_before + 1,
+        "only the never-claimed item is sent"
+    );
+    let lines = faq::results(app, &job.id).await.unwrap();
+    assert_eq!(lines[0].status, ItemState::Done);
+    assert_eq!(lines[0].draft_id.as_deref(), Some(stored.draft.id.as_str()));
+    assert_eq!(lines[1].status, ItemState::Interrupted);
+    assert_eq!(lines[2].status, ItemState::Done);
+}
