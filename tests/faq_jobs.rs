@@ -252,12 +252,44 @@ const ASPECTS: [&str; 10] = [
 /// (no second request); an item without a draft becomes `interrupted` and is not re-sent.
 #[tokio::test]
 async fn a_dead_runs_stored_draft_is_adopted_and_its_unanswered_item_interrupted() {
+    dead_run_recovery(None).await;
+}
+
+#[tokio::test]
+async fn a_dead_runs_stored_draft_is_adopted_on_postgres_too() {
+    let Ok(base) = std::env::var("KEFU_TEST_DATABASE_URL") else {
+        eprintln!("skipped: set KEFU_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL FAQ tests");
+        return;
+    };
+    use sqlx::Connection;
+    let schema = format!("kefu_faq_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    dead_run_recovery(Some(format!(
+        "{base}{sep}options=-c%20search_path%3D{schema}"
+    )))
+    .await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .ok();
+}
+
+async fn dead_run_recovery(database_url: Option<String>) {
     use kefu::drafts::{Actor, Role};
     use kefu::faq::{self, ItemState, Question, RunOptions};
     use kefu::pipeline::{self, Purpose, SuggestRequest};
 
     let fake = FakeProvider::start().await;
-    let t = support::app::spawn(|c| c.providers = vec![fake.provider_config("fake")]).await;
+    let t = support::app::spawn(|c| {
+        c.providers = vec![fake.provider_config("fake")];
+        c.storage.database_url = database_url;
+    })
+    .await;
     let app = &t.app;
     let actor = Actor {
         name: "rev".into(),
