@@ -286,7 +286,7 @@ pub fn dedupe(questions: &[Question]) -> Vec<NewItem> {
         .collect()
 }
 
-/// Stores a new job over `questions` and audits its creation (`faq_job_created`).
+/// Stores a new job over `questions` (masked) and audits its creation (`faq_job_created`).
 pub async fn create_job(
     app: &App,
     questions: &[Question],
@@ -297,7 +297,19 @@ pub async fn create_job(
     if questions.is_empty() {
         return Err(FaqError::Invalid("the job has no questions".into()));
     }
-    let items = dedupe(questions);
+    // Stored masked, like a draft's conversation: an uploaded list of real customer questions
+    // may carry phone numbers or addresses, and an FAQ answer never needs them.
+    let masked: Vec<Question> = questions
+        .iter()
+        .map(|q| {
+            let mut vault: crate::redact::Vault = Default::default();
+            Question {
+                question: crate::redact::mask(&q.question, &mut vault),
+                ..q.clone()
+            }
+        })
+        .collect();
+    let items = dedupe(&masked);
     let job = NewJob {
         id: uuid::Uuid::now_v7().to_string(),
         input_hash: input_hash.to_string(),
