@@ -346,3 +346,24 @@ async fn dead_run_recovery(database_url: Option<String>) {
     assert_eq!(lines[1].status, ItemState::Interrupted);
     assert_eq!(lines[2].status, ItemState::Done);
 }
+
+#[tokio::test]
+async fn questions_are_stored_masked() {
+    let fake = FakeProvider::start().await;
+    let t = support::app::spawn(|c| c.providers = vec![fake.provider_config("fake")]).await;
+    let question = "我手机13812345678，什么时候发货？";
+    let mut vault: kefu::redact::Vault = Default::default();
+    let masked = kefu::redact::mask(question, &mut vault);
+    let (status, body) = t
+        .post_json("/v1/faq/jobs", &json!({ "questions": [question] }))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["job"]["id"].as_str().unwrap().to_string();
+    let full = wait_finished(&t, &id).await;
+    assert_eq!(full["results"][0]["question"], masked.as_str());
+    assert!(!fake.bodies_text().contains("13812345678"));
+    if masked != question {
+        // with the redaction module in force, the number is never stored
+        assert!(!full.to_string().contains("13812345678"), "{full}");
+    }
+}
