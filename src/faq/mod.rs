@@ -388,17 +388,28 @@ impl Default for RunOptions {
 }
 
 /// Workers = the providers' combined `max_concurrency`: the gateway's limiters, not the
-/// worker count, keep the requests under the quota (bulk requests wait there). Without a
-/// model (extractive mode) a few workers keep the CPU busy.
+/// worker count, keep the requests under the quota (bulk requests wait there). Each provider
+/// counts at most as many as its rate admits in half its timeout, because time queued in the
+/// limiter counts against the request's deadline. Without a model (extractive mode) a few
+/// workers keep the CPU busy.
 pub fn default_workers(app: &App) -> usize {
     if !app.gateway.is_configured() {
         return 4;
     }
-    let n: u64 = app
-        .config
-        .providers
+    workers_for(&app.config.providers)
+}
+
+/// [`default_workers`] for these providers.
+pub fn workers_for(providers: &[crate::config::ProviderConfig]) -> usize {
+    let n: u64 = providers
         .iter()
-        .map(|p| u64::from(p.max_concurrency))
+        .map(|p| {
+            let by_rate = match p.rpm {
+                0 => u64::MAX,
+                rpm => (u64::from(rpm) * p.timeout_secs / 120).max(1),
+            };
+            u64::from(p.max_concurrency).min(by_rate)
+        })
         .sum();
     n.clamp(1, 256) as usize
 }
@@ -886,4 +897,31 @@ pub fn spawn_run(app: std::sync::Arc<App>, job_id: String, opts: RunOptions) {
             Err(e) => tracing::error!(job = %job_id, "FAQ job run stopped: {e}"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::workers_for;
+    use crate::config::ProviderConfig;
+
+    fn provider(rpm: u32, max_concurrency: u32, timeout_secs: u64) -> ProviderConfig {
+        serde_json::from_value(serde_json::json!({
+            "name": "p", "base_url": "http://127.0.0.1:1/v1", "model": "m", "api_key_env": "",
+            "rpm": rpm, "max_concurrency": max_concurrency, "timeout_secs": timeout_secs,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn workers_follow_concurrency_unless_the_rate_would_queue_them_past_the_timeout() {
+        assert_eq!(workers_for(&[provider(600, 16, 30)]), 16);
+        // 60 rpm: one a second; 64 queued workers would wait 64 s against a 30 s deadline
+        assert_eq!(workers_for(&[provider(60, 64, 30)]), 15);
+        assert_eq!(workers_for(&[provider(0, 8, 30)]), 8);
+        assert_eq!(workers_for(&[provider(1, 8, 30)]), 1);
+        assert_eq!(
+            workers_for(&[provider(600, 16, 30), provider(60, 4, 30)]),
+            20
+        );
+    }
 }
