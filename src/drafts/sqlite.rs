@@ -80,6 +80,14 @@ pub(crate) struct SqliteStore {
     reader: SqlitePool,
 }
 
+/// For modules with their own tables (FAQ jobs).
+impl SqliteStore {
+    /// The writer and reader pools.
+    pub(crate) fn pools(&self) -> (&SqlitePool, &SqlitePool) {
+        (&self.writer, &self.reader)
+    }
+}
+
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -115,11 +123,6 @@ impl SqliteStore {
             .await
             .map_err(open_err)?;
         Ok(SqliteStore { writer, reader })
-    }
-
-    /// The writer and reader pools, for modules with their own tables (FAQ jobs).
-    pub(crate) fn pools(&self) -> (&SqlitePool, &SqlitePool) {
-        (&self.writer, &self.reader)
     }
 
     pub async fn begin(&self) -> Result<SqliteTx, StoreError> {
