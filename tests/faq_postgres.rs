@@ -78,7 +78,8 @@ async fn two_processes_share_a_job_without_generating_any_question_twice() {
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
 
     let fake = FakeProvider::start().await;
-    fake.set_latency(Duration::from_millis(200));
+    // Slow enough that the second process is up (index built) while the first still works.
+    fake.set_latency(Duration::from_millis(500));
     let dir = tempfile::tempdir().unwrap();
     let mut config = support::app::test_config(&dir.path().join("data"));
     config.storage.database_url = Some(url);
