@@ -80,6 +80,9 @@ pub enum Command {
     /// Export the audit trail or verify its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Bulk FAQ generation: answer a question list, review, export to the knowledge folder.
+    #[command(subcommand)]
+    Faq(crate::faq::cli::FaqCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +233,9 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             eval_compliance(&config, cases, json)
         }
         Command::Audit(cmd) => audit(&config, cmd).await,
+        Command::Faq(cmd) => crate::faq::cli::run(config, cmd)
+            .await
+            .map_err(|(code, message)| Failure { code, message }),
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod audit;
 mod export;
+mod jobs;
 mod ops;
 mod postgres;
 mod row;

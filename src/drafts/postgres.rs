@@ -69,6 +69,13 @@ pub(crate) struct PgStore {
     pool: PgPool,
 }
 
+/// For modules with their own tables (FAQ jobs).
+impl PgStore {
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
 impl PgStore {
     /// Connects to `url` and runs the migrations. The password, if any, is never echoed.
     pub async fn open(url: &str) -> Result<Self, StoreError> {

@@ -80,6 +80,14 @@ pub(crate) struct SqliteStore {
     reader: SqlitePool,
 }
 
+/// For modules with their own tables (FAQ jobs).
+impl SqliteStore {
+    /// The writer and reader pools.
+    pub(crate) fn pools(&self) -> (&SqlitePool, &SqlitePool) {
+        (&self.writer, &self.reader)
+    }
+}
+
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
