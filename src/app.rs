@@ -32,7 +32,10 @@ pub enum StartupError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("could not listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("refusing to listen on {addr} without [[users]]: local-only mode (no tokens) binds to loopback only; configure users with tokens or use 127.0.0.1")]
     Insecure { addr: String },
 }
@@ -96,7 +99,9 @@ impl App {
         use serde_json::json;
         let knowledge = self.knowledge_handle();
         let knowledge = match tokio::task::spawn_blocking(move || knowledge.reload()).await {
-            Ok(Ok(report)) => json!({ "ok": true, "version": self.knowledge.version(), "report": report }),
+            Ok(Ok(report)) => {
+                json!({ "ok": true, "version": self.knowledge.version(), "report": report })
+            }
             Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
             Err(e) => json!({ "ok": false, "error": format!("reload task failed: {e}") }),
         };
@@ -109,7 +114,10 @@ impl App {
             Err(e) => json!({ "ok": false, "error": e.to_string() }),
         };
         let report = json!({ "knowledge": knowledge, "rules": rules, "prompts": prompts });
-        for (action, part) in [("knowledge_reloaded", &report["knowledge"]), ("rules_reloaded", &report["rules"])] {
+        for (action, part) in [
+            ("knowledge_reloaded", &report["knowledge"]),
+            ("rules_reloaded", &report["rules"]),
+        ] {
             if let Err(e) = self.store.record(actor, action, part.clone()).await {
                 tracing::error!("could not audit {action}: {e}");
             }

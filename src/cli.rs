@@ -15,7 +15,11 @@ use crate::knowledge::{KnowledgeBase, SearchRequest};
 use crate::pipeline::SuggestRequest;
 
 #[derive(Debug, Parser)]
-#[command(name = "kefu", version, about = "Grounded, compliance-checked reply drafts for e-commerce customer service")]
+#[command(
+    name = "kefu",
+    version,
+    about = "Grounded, compliance-checked reply drafts for e-commerce customer service"
+)]
 pub struct Cli {
     /// Configuration file (default: kefu.toml in the working directory when present, else built-in defaults).
     #[arg(long, global = true)]
@@ -73,6 +77,43 @@ pub enum Command {
     /// Evaluate retrieval or compliance on a labelled set.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Export the audit trail or verify its hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Bulk FAQ generation: answer a question list, review, export to the knowledge folder.
+    #[command(subcommand)]
+    Faq(crate::faq::cli::FaqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write audit events (CSV for Excel: UTF-8 with BOM; or JSONL) to stdout or --out.
+    Export {
+        /// From this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// To this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// pass, warn or block.
+        #[arg(long, value_parser = parse_verdict)]
+        verdict: Option<Verdict>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recompute the hash chain; exit 1 and name the first bad event when it was altered.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -112,10 +153,16 @@ pub struct Failure {
 
 impl Failure {
     fn input(message: impl std::fmt::Display) -> Self {
-        Failure { code: 2, message: message.to_string() }
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
     }
     fn failed(message: impl std::fmt::Display) -> Self {
-        Failure { code: 1, message: message.to_string() }
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -144,34 +191,70 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             serve(config).await
         }
         Command::Index(k) => index(knowledge_dir(&config, k)).await,
-        Command::Search { query, platform, sku, date, k, json, knowledge } => {
+        Command::Search {
+            query,
+            platform,
+            sku,
+            date,
+            k,
+            json,
+            knowledge,
+        } => {
             let dir = knowledge_dir(&config, knowledge);
             let kb = open_knowledge(dir).await?;
-            let req = SearchRequest { turns: vec![Turn::customer(query)], platform, sku, date, k };
+            let req = SearchRequest {
+                turns: vec![Turn::customer(query)],
+                platform,
+                sku,
+                date,
+                k,
+            };
             let found = kb.search(&req).map_err(Failure::failed)?;
             print_search(&found, json);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Suggest { message, platform, sku, json } => suggest(config, message, platform, sku, json).await,
+        Command::Suggest {
+            message,
+            platform,
+            sku,
+            json,
+        } => suggest(config, message, platform, sku, json).await,
         Command::Check { text, file, json } => check(&config, text, file, json),
-        Command::Eval(EvalCommand::Retrieval { queries, knowledge, k, json }) => {
+        Command::Eval(EvalCommand::Retrieval {
+            queries,
+            knowledge,
+            k,
+            json,
+        }) => {
             let dir = knowledge_dir(&config, knowledge);
             eval_retrieval(dir, queries, k, json).await
         }
-        Command::Eval(EvalCommand::Compliance { cases, json }) => eval_compliance(&config, cases, json),
+        Command::Eval(EvalCommand::Compliance { cases, json }) => {
+            eval_compliance(&config, cases, json)
+        }
+        Command::Audit(cmd) => audit(&config, cmd).await,
+        Command::Faq(cmd) => crate::faq::cli::run(config, cmd)
+            .await
+            .map_err(|(code, message)| Failure { code, message }),
     }
 }
 
 async fn serve(config: Config) -> Outcome {
-    let server = crate::startup::Server::build(config).await.map_err(Failure::input)?;
+    let server = crate::startup::Server::build(config)
+        .await
+        .map_err(Failure::input)?;
     let addr = server.addr();
     eprintln!("kefu is listening on http://{addr}/  (API: http://{addr}/v1/suggest)");
-    server.run().await.map_err(|e| Failure::failed(format!("server stopped: {e}")))?;
+    server
+        .run()
+        .await
+        .map_err(|e| Failure::failed(format!("server stopped: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn knowledge_dir(config: &Config, arg: KnowledgeArg) -> PathBuf {
-    arg.knowledge.unwrap_or_else(|| config.knowledge.dir.clone())
+    arg.knowledge
+        .unwrap_or_else(|| config.knowledge.dir.clone())
 }
 
 /// Index building is CPU-bound: it runs on a blocking thread.
@@ -218,17 +301,37 @@ fn print_search(found: &crate::knowledge::SearchResponse, json: bool) {
         return;
     }
     if found.no_answer {
-        let _ = writeln!(out, "(no relevant knowledge: a person must answer this one)");
+        let _ = writeln!(
+            out,
+            "(no relevant knowledge: a person must answer this one)"
+        );
     }
     for (i, hit) in found.hits.iter().enumerate() {
         let expired = if hit.expired { " [已结束]" } else { "" };
         let preview: String = hit.text.chars().take(60).collect();
-        let _ = writeln!(out, "{:>2}. {:>6.2}  {}  {}{}\n        {}", i + 1, hit.score, hit.id, hit.title, expired, preview.replace('\n', " "));
+        let _ = writeln!(
+            out,
+            "{:>2}. {:>6.2}  {}  {}{}\n        {}",
+            i + 1,
+            hit.score,
+            hit.id,
+            hit.title,
+            expired,
+            preview.replace('\n', " ")
+        );
     }
 }
 
-async fn suggest(config: Config, message: String, platform: Option<Platform>, sku: Option<String>, json: bool) -> Outcome {
-    let (app, _report) = crate::app::App::build(config).await.map_err(Failure::input)?;
+async fn suggest(
+    config: Config,
+    message: String,
+    platform: Option<Platform>,
+    sku: Option<String>,
+    json: bool,
+) -> Outcome {
+    let (app, _report) = crate::app::App::build(config)
+        .await
+        .map_err(Failure::input)?;
     let req = SuggestRequest {
         conversation: vec![Turn::customer(message)],
         message: None,
@@ -238,18 +341,32 @@ async fn suggest(config: Config, message: String, platform: Option<Platform>, sk
         date: None,
         stream: false,
     };
-    let actor = Actor { name: "cli".into(), role: Role::Agent };
-    let s = crate::pipeline::suggest(&app, &req, &actor, None).await.map_err(Failure::failed)?;
+    let actor = Actor {
+        name: "cli".into(),
+        role: Role::Agent,
+    };
+    let s = crate::pipeline::suggest(&app, &req, &actor, None)
+        .await
+        .map_err(Failure::failed)?;
     if json {
         println!("{}", serde_json::to_string(&s).unwrap_or_default());
     } else {
         println!("{}\n", s.draft.suggestion.text);
-        println!("draft {} · {} · mode {:?} · verdict {}", s.draft.id, s.draft.suggestion.scenario, s.draft.suggestion.mode, s.draft.suggestion.verdict.as_str());
+        println!(
+            "draft {} · {} · mode {:?} · verdict {}",
+            s.draft.id,
+            s.draft.suggestion.scenario,
+            s.draft.suggestion.mode,
+            s.draft.suggestion.verdict.as_str()
+        );
         if let Some(reason) = &s.fallback_reason {
             println!("extractive: {reason}");
         }
         for f in &s.draft.suggestion.findings {
-            println!("  {:?} {} 「{}」 {}", f.severity, f.rule, f.matched, f.message);
+            println!(
+                "  {:?} {} 「{}」 {}",
+                f.severity, f.rule, f.matched, f.message
+            );
         }
         for src in &s.draft.suggestion.sources {
             println!("  source {} {}", src.id, src.title);
@@ -263,7 +380,8 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
     let texts: Vec<String> = match (text, file) {
         (Some(t), None) => vec![t],
         (None, Some(path)) => {
-            let f = std::fs::File::open(&path).map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+            let f = std::fs::File::open(&path)
+                .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
             std::io::BufReader::new(f)
                 .lines()
                 .collect::<Result<Vec<_>, _>>()
@@ -280,16 +398,30 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
         let result = compliance.check(text, &Grounding::default());
         blocked |= result.verdict == Verdict::Block;
         if json {
-            println!("{}", serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version }));
+            println!(
+                "{}",
+                serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version })
+            );
         } else {
             println!("{}  {}", result.verdict.as_str().to_uppercase(), text);
             for f in &result.findings {
-                let hint = f.suggestion.as_deref().map(|s| format!(" → {s}")).unwrap_or_default();
-                println!("    {:?} {} [{}..{}] 「{}」 {}{}", f.severity, f.rule, f.start, f.end, f.matched, f.message, hint);
+                let hint = f
+                    .suggestion
+                    .as_deref()
+                    .map(|s| format!(" → {s}"))
+                    .unwrap_or_default();
+                println!(
+                    "    {:?} {} [{}..{}] 「{}」 {}{}",
+                    f.severity, f.rule, f.start, f.end, f.matched, f.message, hint
+                );
             }
         }
     }
-    Ok(if blocked { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if blocked {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) -> Outcome {
@@ -300,4 +432,85 @@ async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) ->
 fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
     let _ = (config, cases, json);
     Err(Failure::failed("eval compliance: not wired yet"))
+}
+
+async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
+    use crate::drafts::{EventFilter, ExportFormat, Store};
+    let store = Store::open(&config.storage).await.map_err(Failure::input)?;
+    let operator = Actor {
+        name: whoami(),
+        role: Role::Compliance,
+    };
+    match cmd {
+        AuditCommand::Verify { json } => {
+            let report = store.verify().await.map_err(Failure::failed)?;
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("{}", report.message);
+            }
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        AuditCommand::Export {
+            from,
+            to,
+            actor,
+            action,
+            category,
+            verdict,
+            format,
+            out,
+        } => {
+            let format = match format.as_str() {
+                "csv" => ExportFormat::Csv,
+                "jsonl" => ExportFormat::Jsonl,
+                other => {
+                    return Err(Failure::input(format!(
+                        "unknown format `{other}`: use csv or jsonl"
+                    )))
+                }
+            };
+            let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let filter = EventFilter {
+                from: from.map(day),
+                to: to.map(|d| day(d.succ_opt().unwrap_or(d))),
+                actor,
+                action,
+                category,
+                verdict,
+                draft_id: None,
+            };
+            let mut buf: Vec<u8> = Vec::new();
+            let summary = store
+                .export(&operator, &filter, format, &mut buf)
+                .await
+                .map_err(Failure::failed)?;
+            match out {
+                Some(path) => std::fs::write(&path, &buf).map_err(|e| {
+                    Failure::failed(format!("cannot write {}: {e}", path.display()))
+                })?,
+                None => std::io::stdout()
+                    .write_all(&buf)
+                    .map_err(|e| Failure::failed(format!("cannot write to stdout: {e}")))?,
+            }
+            eprintln!("exported {} event(s)", summary.events);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("`{s}` is not a verdict: use pass, warn or block"))
+}
+
+/// The operator of a CLI command, for the audit trail.
+fn whoami() -> String {
+    std::env::var("USER")
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
 }

@@ -152,10 +152,13 @@ pub struct ProviderConfig {
     /// Name of the environment variable holding the API key; empty for keyless local servers.
     #[serde(default)]
     pub api_key_env: String,
+    /// Requests per minute this process sends to the provider; 0 = no limit.
     #[serde(default = "defaults::rpm")]
     pub rpm: u32,
+    /// Tokens (prompt + answer) per minute; 0 = no limit.
     #[serde(default = "defaults::tpm")]
     pub tpm: u32,
+    /// Requests in flight at once.
     #[serde(default = "defaults::max_concurrency")]
     pub max_concurrency: u32,
     /// Whole-request deadline.

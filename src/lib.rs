@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod config;
 pub mod conversation;
 pub mod drafts;
+pub mod faq;
 pub mod http;
 pub mod knowledge;
 pub mod llm;

@@ -55,6 +55,14 @@ impl SuggestRequest {
     }
 }
 
+/// Who waits for the answer: an agent in a live chat, or a bulk FAQ job (lower priority, its
+/// own template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Live,
+    Faq,
+}
+
 /// Milliseconds spent in each step, returned with the draft.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
@@ -102,20 +110,39 @@ pub async fn suggest(
     actor: &Actor,
     deltas: Option<mpsc::Sender<String>>,
 ) -> Result<Suggestion, SuggestError> {
+    suggest_for(app, req, actor, deltas, Purpose::Live).await
+}
+
+/// [`suggest`] for a given purpose: FAQ jobs use the bulk lane and the FAQ template.
+pub async fn suggest_for(
+    app: &App,
+    req: &SuggestRequest,
+    actor: &Actor,
+    deltas: Option<mpsc::Sender<String>>,
+    purpose: Purpose,
+) -> Result<Suggestion, SuggestError> {
     let started = Instant::now();
     let mut timings = Timings::default();
     let turns = req.turns();
-    if !turns.iter().any(|t| t.role == crate::conversation::Role::Customer && !t.text.trim().is_empty()) {
+    if !turns
+        .iter()
+        .any(|t| t.role == crate::conversation::Role::Customer && !t.text.trim().is_empty())
+    {
         return Err(SuggestError::NoMessage);
     }
-    let today = req.date.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let today = req
+        .date
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
 
     // 1. redact: nothing below this line sees raw personal data.
     let t = Instant::now();
     let mut vault = Vault::default();
     let masked: Vec<Turn> = turns
         .iter()
-        .map(|turn| Turn { role: turn.role, text: redact::mask(&turn.text, &mut vault) })
+        .map(|turn| Turn {
+            role: turn.role,
+            text: redact::mask(&turn.text, &mut vault),
+        })
         .collect();
     timings.redact_ms = ms(t);
 
@@ -143,13 +170,24 @@ pub async fn suggest(
 
     // 5. generate (model, or extractive without one), then 6. restore
     let t = Instant::now();
-    let generated = generate(app, &prompts, &ctx, found.no_answer, &vault, deltas).await?;
+    let generated = generate(
+        app,
+        &prompts,
+        &ctx,
+        found.no_answer,
+        &vault,
+        deltas,
+        purpose,
+    )
+    .await?;
     let text = redact::restore(&generated.text, &vault);
     timings.generate_ms = ms(t);
 
     // 7. check the text the agent will see, grounded in what it was built from
     let t = Instant::now();
-    let check: CheckResult = app.compliance.check(&text, &grounding(&found.hits, &req.order_facts));
+    let check: CheckResult = app
+        .compliance
+        .check(&text, &grounding(&found.hits, &req.order_facts));
     timings.check_ms = ms(t);
 
     // 8. store the draft and its `suggested` audit event together
@@ -179,7 +217,12 @@ pub async fn suggest(
     timings.store_ms = ms(t);
     timings.total_ms = ms(started);
 
-    Ok(Suggestion { draft, emotion: class.emotion, fallback_reason: generated.fallback_reason, timings })
+    Ok(Suggestion {
+        draft,
+        emotion: class.emotion,
+        fallback_reason: generated.fallback_reason,
+        timings,
+    })
 }
 
 /// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread.
@@ -225,13 +268,28 @@ async fn generate(
     no_answer: bool,
     vault: &Vault,
     deltas: Option<mpsc::Sender<String>>,
+    purpose: Purpose,
 ) -> Result<Generated, SuggestError> {
     if !app.gateway.is_configured() {
-        return extractive(prompts, ctx, no_answer, "no language model is configured".into());
+        return extractive(
+            prompts,
+            ctx,
+            no_answer,
+            "no language model is configured".into(),
+        );
     }
-    let (chat, rendered) = prompts.chat(ctx, app.config.max_tokens(), app.config.temperature())?;
+    let (template, lane) = match purpose {
+        Purpose::Live => (None, Lane::Live),
+        Purpose::Faq => (Some(crate::prompt::FAQ), Lane::Bulk),
+    };
+    let (chat, rendered) = prompts.chat(
+        ctx,
+        template,
+        app.config.max_tokens(),
+        app.config.temperature(),
+    )?;
     let forward = deltas.map(|out| redact::restoring_sender(out, vault.clone()));
-    match app.gateway.generate(&chat, Lane::Live, forward).await {
+    match app.gateway.generate(&chat, lane, forward).await {
         Ok(generation) => Ok(Generated {
             text: generation.text.clone(),
             mode: Mode::Model,
@@ -240,7 +298,10 @@ async fn generate(
             template_hash: rendered.template_hash,
             fallback_reason: None,
         }),
-        Err(e) if app.config.review.extractive_fallback && !matches!(e, LlmError::Truncated { .. }) => {
+        Err(e)
+            if app.config.review.extractive_fallback
+                && !matches!(e, LlmError::Truncated { .. }) =>
+        {
             tracing::warn!(error = %e, "every provider failed; answering in extractive mode");
             extractive(prompts, ctx, no_answer, format!("provider failure: {e}"))
         }
@@ -271,13 +332,23 @@ fn extractive(
 
 /// What a draft may state facts from: the snippets it was given and the order facts.
 fn grounding(hits: &[Hit], order_facts: &BTreeMap<String, String>) -> Grounding {
-    let mut sources: Vec<String> = hits.iter().map(|h| format!("{}\n{}", h.title, h.text)).collect();
+    let mut sources: Vec<String> = hits
+        .iter()
+        .map(|h| format!("{}\n{}", h.title, h.text))
+        .collect();
     sources.extend(order_facts.iter().map(|(k, v)| format!("{k}：{v}")));
-    Grounding { sources: Some(sources) }
+    Grounding {
+        sources: Some(sources),
+    }
 }
 
 fn source_ref(h: &Hit) -> SourceRef {
-    SourceRef { id: h.id.clone(), doc_id: h.doc_id.clone(), title: h.title.clone(), expired: h.expired }
+    SourceRef {
+        id: h.id.clone(),
+        doc_id: h.doc_id.clone(),
+        title: h.title.clone(),
+        expired: h.expired,
+    }
 }
 
 fn ms(since: Instant) -> f64 {

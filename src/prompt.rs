@@ -148,6 +148,8 @@ pub struct Prompts {
 const SYSTEM: &str = "system";
 const EXTRACTIVE: &str = "extractive";
 const NO_ANSWER: &str = "no_answer";
+/// The user message for bulk FAQ answers (instead of the scenario's).
+pub const FAQ: &str = "faq";
 
 impl Prompts {
     /// Compiles every template under `dir`; fails on the first broken or missing one.
@@ -178,7 +180,12 @@ impl Prompts {
             }
         }
 
-        let mut names: Vec<String> = vec![SYSTEM.into(), EXTRACTIVE.into(), NO_ANSWER.into()];
+        let mut names: Vec<String> = vec![
+            SYSTEM.into(),
+            EXTRACTIVE.into(),
+            NO_ANSWER.into(),
+            FAQ.into(),
+        ];
         names.extend(
             Scenario::ALL
                 .iter()
@@ -198,15 +205,21 @@ impl Prompts {
         Ok(Prompts { registry, hashes })
     }
 
-    /// The chat request for a scenario: system persona plus the scenario's user message.
+    /// The chat request: system persona plus the user message of `template`, or of the
+    /// scenario's template when `None`.
     pub fn chat(
         &self,
         ctx: &PromptContext,
+        template: Option<&str>,
         max_tokens: u32,
         temperature: f32,
     ) -> Result<(ChatRequest, Rendered), PromptError> {
         let system = self.render_named(SYSTEM, ctx)?;
-        let user = self.render_named(&format!("scenarios/{}", ctx.scenario.as_str()), ctx)?;
+        let name = match template {
+            Some(t) => t.to_string(),
+            None => format!("scenarios/{}", ctx.scenario.as_str()),
+        };
+        let user = self.render_named(&name, ctx)?;
         let rendered = Rendered {
             text: user.text.clone(),
             template: user.template.clone(),

@@ -20,7 +20,11 @@ pub enum ReviewError {
 }
 
 fn summary(findings: &[Finding]) -> String {
-    findings.iter().map(|f| format!("{} 「{}」", f.rule, f.matched)).collect::<Vec<_>>().join(", ")
+    findings
+        .iter()
+        .map(|f| format!("{} 「{}」", f.rule, f.matched))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Agents see their own drafts only; reviewers, compliance officers and admins see all.
@@ -44,13 +48,19 @@ pub async fn approve(
     let draft = visible_draft(app, id, actor).await?;
     let final_text = edited.unwrap_or_else(|| draft.suggestion.text.clone());
     if final_text.trim().is_empty() {
-        return Err(ReviewError::Invalid("the final text is empty: write a reply or reject the draft".into()));
+        return Err(ReviewError::Invalid(
+            "the final text is empty: write a reply or reject the draft".into(),
+        ));
     }
-    let override_reason = override_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let override_reason = override_reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
 
     // Numbers are grounded against the snippets only while the text is the suggested one; an
     // edited text is the agent's own and is checked for everything else.
-    let mut check = app.compliance.check(&final_text, &Grounding { sources: None });
+    let mut check = app
+        .compliance
+        .check(&final_text, &Grounding { sources: None });
     if final_text == draft.suggestion.text {
         let grounded: Vec<Finding> = draft
             .suggestion
@@ -85,7 +95,9 @@ pub async fn approve(
             (None, _) => return Err(ReviewError::Blocked { findings: blocking }),
         }
     } else if override_reason.is_some() && actor.role != Role::Compliance {
-        return Err(ReviewError::Forbidden("only a compliance officer may give an override reason".into()));
+        return Err(ReviewError::Forbidden(
+            "only a compliance officer may give an override reason".into(),
+        ));
     }
 
     let decision = Decision::Approve {
@@ -99,11 +111,21 @@ pub async fn approve(
 }
 
 /// Rejects a pending draft; the reason is kept in the audit trail.
-pub async fn reject(app: &App, id: &str, actor: &Actor, reason: String) -> Result<Draft, ReviewError> {
+pub async fn reject(
+    app: &App,
+    id: &str,
+    actor: &Actor,
+    reason: String,
+) -> Result<Draft, ReviewError> {
     visible_draft(app, id, actor).await?;
     let reason = reason.trim().to_string();
     if reason.is_empty() {
-        return Err(ReviewError::Invalid("a rejection needs a reason (写明原因)".into()));
+        return Err(ReviewError::Invalid(
+            "a rejection needs a reason (写明原因)".into(),
+        ));
     }
-    Ok(app.store.decide(id, actor, Decision::Reject { reason }).await?)
+    Ok(app
+        .store
+        .decide(id, actor, Decision::Reject { reason })
+        .await?)
 }

@@ -24,10 +24,14 @@ impl Server {
         let (app, report) = App::build(config).await?;
         let listener = TcpListener::bind(&wanted)
             .await
-            .map_err(|e| StartupError::Bind { addr: wanted.clone(), source: e })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartupError::Bind { addr: wanted.clone(), source: e })?;
+            .map_err(|e| StartupError::Bind {
+                addr: wanted.clone(),
+                source: e,
+            })?;
+        let addr = listener.local_addr().map_err(|e| StartupError::Bind {
+            addr: wanted.clone(),
+            source: e,
+        })?;
         if app.users.is_local_only() && !addr.ip().is_loopback() {
             return Err(StartupError::Insecure { addr: wanted });
         }
@@ -43,7 +47,11 @@ impl Server {
         if !app.gateway.is_configured() {
             tracing::warn!("no language model configured: drafts are extractive (assembled from knowledge snippets), marked \"mode\": \"extractive\"");
         }
-        Ok(Server { listener, addr, app: Arc::new(app) })
+        Ok(Server {
+            listener,
+            addr,
+            app: Arc::new(app),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -58,7 +66,9 @@ impl Server {
     pub async fn run(self) -> std::io::Result<()> {
         crate::watch::spawn(self.app.clone());
         let router = http::router(self.app);
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown_signal()).await
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
     }
 }
 

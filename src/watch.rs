@@ -17,25 +17,36 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// left to the admin reload endpoint.
 pub fn spawn(app: Arc<App>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let mut watcher = match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event {
-            if e.kind.is_modify() || e.kind.is_create() || e.kind.is_remove() {
-                let _ = tx.send(());
+    let mut watcher =
+        match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(e) = event {
+                if e.kind.is_modify() || e.kind.is_create() || e.kind.is_remove() {
+                    let _ = tx.send(());
+                }
             }
-        }
-    }) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!("file watching unavailable ({e}); use POST /v1/admin/reload");
-            return;
-        }
-    };
-    for dir in [&app.config.knowledge.dir, &app.config.rules.dir, &app.config.prompts.dir] {
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!("file watching unavailable ({e}); use POST /v1/admin/reload");
+                return;
+            }
+        };
+    for dir in [
+        &app.config.knowledge.dir,
+        &app.config.rules.dir,
+        &app.config.prompts.dir,
+    ] {
         if let Err(e) = watcher.watch(dir, RecursiveMode::Recursive) {
-            tracing::warn!("cannot watch {} ({e}); use POST /v1/admin/reload", dir.display());
+            tracing::warn!(
+                "cannot watch {} ({e}); use POST /v1/admin/reload",
+                dir.display()
+            );
         }
     }
-    let system = Actor { name: "file-watcher".into(), role: Role::Admin };
+    let system = Actor {
+        name: "file-watcher".into(),
+        role: Role::Admin,
+    };
     tokio::spawn(async move {
         let _watcher = watcher; // lives as long as this task
         while rx.recv().await.is_some() {

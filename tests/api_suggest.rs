@@ -9,12 +9,17 @@ use serde_json::{json, Value};
 use support::app::spawn;
 use support::fake_provider::{Behaviour, FakeProvider};
 
-const CLEAN_REPLY: &str = "亲，您好，退货运费险会在退货签收后自动理赔到您的账户，请您在订单页申请退货即可。";
+const CLEAN_REPLY: &str =
+    "亲，您好，退货运费险会在退货签收后自动理赔到您的账户，请您在订单页申请退货即可。";
 
 fn actions(events: &Value) -> Vec<String> {
     events["events"]
         .as_array()
-        .map(|a| a.iter().map(|e| e["action"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|e| e["action"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -26,7 +31,10 @@ async fn suggest_then_approve_is_stored_and_audited() {
     let app = spawn(|c| c.providers = vec![provider]).await;
 
     let (status, draft) = app
-        .post_json("/v1/suggest", &json!({"message": "退货运费谁出呀", "platform": "taobao"}))
+        .post_json(
+            "/v1/suggest",
+            &json!({"message": "退货运费谁出呀", "platform": "taobao"}),
+        )
         .await;
     assert_eq!(status, 200, "{draft}");
     assert_eq!(draft["status"], "pending");
@@ -40,7 +48,9 @@ async fn suggest_then_approve_is_stored_and_audited() {
     assert!(sent.contains("参考资料"), "{sent}");
 
     let id = draft["id"].as_str().unwrap();
-    let (status, approved) = app.post_json(&format!("/v1/drafts/{id}/approve"), &json!({})).await;
+    let (status, approved) = app
+        .post_json(&format!("/v1/drafts/{id}/approve"), &json!({}))
+        .await;
     assert_eq!(status, 200, "{approved}");
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["final_text"], CLEAN_REPLY);
@@ -49,12 +59,16 @@ async fn suggest_then_approve_is_stored_and_audited() {
     assert_eq!(status, 200);
     assert_eq!(stored["status"], "approved");
 
-    let (status, events) = app.get_json(&format!("/v1/audit/events?draft_id={id}")).await;
+    let (status, events) = app
+        .get_json(&format!("/v1/audit/events?draft_id={id}"))
+        .await;
     assert_eq!(status, 200, "{events}");
     assert_eq!(actions(&events), vec!["suggested", "approved"]);
 
     // A decided draft cannot be decided again.
-    let (status, err) = app.post_json(&format!("/v1/drafts/{id}/reject"), &json!({"reason": "x"})).await;
+    let (status, err) = app
+        .post_json(&format!("/v1/drafts/{id}/reject"), &json!({"reason": "x"}))
+        .await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(err["error"]["code"], "conflict");
 }
@@ -62,28 +76,45 @@ async fn suggest_then_approve_is_stored_and_audited() {
 #[tokio::test]
 async fn a_draft_with_a_block_finding_cannot_be_approved_until_edited() {
     let fake = FakeProvider::start().await;
-    fake.set_default(Behaviour::Ok("亲，这款是全网最好的炸锅，有问题加我微信 kefu888 聊哦".into()));
+    fake.set_default(Behaviour::Ok(
+        "亲，这款是全网最好的炸锅，有问题加我微信 kefu888 聊哦".into(),
+    ));
     let provider = fake.provider_config("fake");
     let app = spawn(|c| c.providers = vec![provider]).await;
 
-    let (_, draft) = app.post_json("/v1/suggest", &json!({"message": "这个炸锅好用吗"})).await;
+    let (_, draft) = app
+        .post_json("/v1/suggest", &json!({"message": "这个炸锅好用吗"}))
+        .await;
     assert_eq!(draft["verdict"], "block", "{draft}");
     let findings = draft["findings"].as_array().unwrap();
-    assert!(findings.iter().any(|f| f["category"] == "off_platform"), "{draft}");
+    assert!(
+        findings.iter().any(|f| f["category"] == "off_platform"),
+        "{draft}"
+    );
     let id = draft["id"].as_str().unwrap();
 
-    let (status, err) = app.post_json(&format!("/v1/drafts/{id}/approve"), &json!({})).await;
+    let (status, err) = app
+        .post_json(&format!("/v1/drafts/{id}/approve"), &json!({}))
+        .await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["error"]["code"], "blocked");
 
     // An agent may not override.
     let (status, _) = app
-        .post_json(&format!("/v1/drafts/{id}/approve"), &json!({"override_reason": "客户要求"}))
+        .post_json(
+            &format!("/v1/drafts/{id}/approve"),
+            &json!({"override_reason": "客户要求"}),
+        )
         .await;
     assert_ne!(status, 200);
 
     let edited = "亲，这款炸锅口碑很好，使用中有任何问题都可以在这里联系我们哦";
-    let (status, done) = app.post_json(&format!("/v1/drafts/{id}/approve"), &json!({"text": edited})).await;
+    let (status, done) = app
+        .post_json(
+            &format!("/v1/drafts/{id}/approve"),
+            &json!({"text": edited}),
+        )
+        .await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "edited");
     assert_eq!(done["final_text"], edited);
@@ -97,10 +128,18 @@ async fn provider_down_falls_back_to_extractive_mode() {
     provider.timeout_secs = 5;
     let app = spawn(|c| c.providers = vec![provider]).await;
 
-    let (status, draft) = app.post_json("/v1/suggest", &json!({"message": "退货运费谁出"})).await;
+    let (status, draft) = app
+        .post_json("/v1/suggest", &json!({"message": "退货运费谁出"}))
+        .await;
     assert_eq!(status, 200, "{draft}");
     assert_eq!(draft["mode"], "extractive");
-    assert!(draft["fallback_reason"].as_str().unwrap_or("").contains("provider"), "{draft}");
+    assert!(
+        draft["fallback_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("provider"),
+        "{draft}"
+    );
     assert!(fake.calls() >= 1);
 }
 
@@ -135,11 +174,16 @@ async fn without_a_provider_drafts_are_extractive_and_say_so() {
     assert_eq!(status, 200);
     assert_eq!(health["generation"], "extractive");
 
-    let (status, draft) = app.post_json("/v1/suggest", &json!({"message": "退货运费谁出"})).await;
+    let (status, draft) = app
+        .post_json("/v1/suggest", &json!({"message": "退货运费谁出"}))
+        .await;
     assert_eq!(status, 200, "{draft}");
     assert_eq!(draft["mode"], "extractive");
     assert_eq!(draft["needs_human"], false);
-    assert!(draft["fallback_reason"].as_str().unwrap().contains("no language model"));
+    assert!(draft["fallback_reason"]
+        .as_str()
+        .unwrap()
+        .contains("no language model"));
     assert!(!draft["text"].as_str().unwrap().is_empty());
 }
 
@@ -147,7 +191,10 @@ async fn without_a_provider_drafts_are_extractive_and_say_so() {
 async fn nothing_relevant_means_a_person_must_answer() {
     let app = spawn(|_| {}).await;
     let (status, draft) = app
-        .post_json("/v1/suggest", &json!({"message": "你们店能帮我订明天去上海的高铁票吗"}))
+        .post_json(
+            "/v1/suggest",
+            &json!({"message": "你们店能帮我订明天去上海的高铁票吗"}),
+        )
         .await;
     assert_eq!(status, 200, "{draft}");
     assert_eq!(draft["needs_human"], true, "{draft}");
@@ -158,7 +205,9 @@ async fn nothing_relevant_means_a_person_must_answer() {
 #[tokio::test]
 async fn personal_data_never_reaches_the_provider_and_is_restored_in_the_draft() {
     let fake = FakeProvider::start().await;
-    fake.set_default(Behaviour::Ok("亲，已记录您的手机号[手机号1]，我们会尽快为您处理。".into()));
+    fake.set_default(Behaviour::Ok(
+        "亲，已记录您的手机号[手机号1]，我们会尽快为您处理。".into(),
+    ));
     let provider = fake.provider_config("fake");
     let app = spawn(|c| c.providers = vec![provider]).await;
 
@@ -171,10 +220,19 @@ async fn personal_data_never_reaches_the_provider_and_is_restored_in_the_draft()
     assert_eq!(status, 200, "{draft}");
     let sent = fake.bodies_text();
     assert!(!sent.contains("13812345678"), "phone leaked to provider");
-    assert!(!sent.contains("zhang.san@example.com"), "e-mail leaked to provider");
-    assert!(draft["text"].as_str().unwrap().contains("13812345678"), "{draft}");
+    assert!(
+        !sent.contains("zhang.san@example.com"),
+        "e-mail leaked to provider"
+    );
+    assert!(
+        draft["text"].as_str().unwrap().contains("13812345678"),
+        "{draft}"
+    );
     // The stored conversation is masked.
-    assert!(!draft["conversation"].to_string().contains("13812345678"), "{draft}");
+    assert!(
+        !draft["conversation"].to_string().contains("13812345678"),
+        "{draft}"
+    );
 }
 
 #[tokio::test]
@@ -197,7 +255,9 @@ async fn malformed_json_is_a_400_with_a_message() {
 #[tokio::test]
 async fn a_request_without_a_customer_message_is_a_400() {
     let app = spawn(|_| {}).await;
-    let (status, body) = app.post_json("/v1/suggest", &json!({"conversation": []})).await;
+    let (status, body) = app
+        .post_json("/v1/suggest", &json!({"conversation": []}))
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "bad_request");
 }
@@ -217,22 +277,34 @@ async fn an_unknown_draft_is_a_404() {
     let (status, body) = app.get_json("/v1/drafts/does-not-exist").await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
-    let (status, _) = app.post_json("/v1/drafts/does-not-exist/approve", &json!({})).await;
+    let (status, _) = app
+        .post_json("/v1/drafts/does-not-exist/approve", &json!({}))
+        .await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn reject_needs_a_reason_and_is_audited() {
     let app = spawn(|_| {}).await;
-    let (_, draft) = app.post_json("/v1/suggest", &json!({"message": "发票怎么开"})).await;
+    let (_, draft) = app
+        .post_json("/v1/suggest", &json!({"message": "发票怎么开"}))
+        .await;
     let id = draft["id"].as_str().unwrap();
-    let (status, _) = app.post_json(&format!("/v1/drafts/{id}/reject"), &json!({"reason": " "})).await;
+    let (status, _) = app
+        .post_json(&format!("/v1/drafts/{id}/reject"), &json!({"reason": " "}))
+        .await;
     assert_eq!(status, 400);
-    let (status, rejected) =
-        app.post_json(&format!("/v1/drafts/{id}/reject"), &json!({"reason": "答非所问"})).await;
+    let (status, rejected) = app
+        .post_json(
+            &format!("/v1/drafts/{id}/reject"),
+            &json!({"reason": "答非所问"}),
+        )
+        .await;
     assert_eq!(status, 200, "{rejected}");
     assert_eq!(rejected["status"], "rejected");
-    let (_, events) = app.get_json(&format!("/v1/audit/events?draft_id={id}")).await;
+    let (_, events) = app
+        .get_json(&format!("/v1/audit/events?draft_id={id}"))
+        .await;
     assert_eq!(actions(&events), vec!["suggested", "rejected"]);
 }
 
@@ -245,10 +317,18 @@ async fn check_endpoint_returns_findings_with_character_spans() {
     assert_eq!(result["verdict"], "block");
     let f = &result["findings"][0];
     let chars: Vec<char> = text.chars().collect();
-    let (start, end) = (f["start"].as_u64().unwrap() as usize, f["end"].as_u64().unwrap() as usize);
+    let (start, end) = (
+        f["start"].as_u64().unwrap() as usize,
+        f["end"].as_u64().unwrap() as usize,
+    );
     assert!(start < end && end <= chars.len());
-    assert_eq!(chars[start..end].iter().collect::<String>(), f["matched"].as_str().unwrap());
-    assert!(result["ruleset_version"].as_str().is_some_and(|v| !v.is_empty()));
+    assert_eq!(
+        chars[start..end].iter().collect::<String>(),
+        f["matched"].as_str().unwrap()
+    );
+    assert!(result["ruleset_version"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty()));
 }
 
 #[tokio::test]
@@ -266,8 +346,14 @@ async fn streaming_sends_deltas_then_one_draft_event() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-    let body = tokio::time::timeout(Duration::from_secs(20), r.text()).await.unwrap().unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let body = tokio::time::timeout(Duration::from_secs(20), r.text())
+        .await
+        .unwrap()
+        .unwrap();
     let events: Vec<(&str, Value)> = body
         .split("\n\n")
         .filter_map(|block| {
@@ -282,7 +368,11 @@ async fn streaming_sends_deltas_then_one_draft_event() {
         .map(|(_, d)| d["text"].as_str().unwrap_or("").to_string())
         .collect();
     assert_eq!(deltas, CLEAN_REPLY);
-    let drafts: Vec<&Value> = events.iter().filter(|(e, _)| *e == "draft").map(|(_, d)| d).collect();
+    let drafts: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _)| *e == "draft")
+        .map(|(_, d)| d)
+        .collect();
     assert_eq!(drafts.len(), 1, "{body}");
     assert_eq!(events.last().unwrap().0, "draft");
     assert_eq!(drafts[0]["text"], CLEAN_REPLY);

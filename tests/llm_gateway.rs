@@ -390,3 +390,169 @@ async fn a_refused_connection_is_retried_then_falls_back() {
     let g = gw.generate(&req("在吗"), Lane::Live, None).await.unwrap();
     assert_eq!((g.provider.as_str(), g.attempts), ("alive", 3));
 }
+
+#[tokio::test]
+async fn deepseeks_insufficient_system_resource_is_retried_like_a_5xx() {
+    let fake = FakeProvider::start().await;
+    fake.push(Behaviour::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: r#"{"id":"x","object":"chat.completion","model":"deepseek-chat","choices":[{"index":0,"message":{"role":"assistant","content":"亲，"},"finish_reason":"insufficient_system_resource"}]}"#.into(),
+    });
+    let gw = gateway(&[fake.provider_config("main")]);
+    let g = gw.generate(&req("在吗"), Lane::Live, None).await.unwrap();
+    assert_eq!((g.attempts, g.text.as_str()), (2, DEFAULT_REPLY));
+}
+
+#[tokio::test]
+async fn provider_status_lists_providers_in_order_with_their_breakers() {
+    let first = FakeProvider::start().await;
+    let second = FakeProvider::start().await;
+    first.set_default(Behaviour::Status500);
+    let mut a = first.provider_config("a");
+    a.max_attempts = 1;
+    a.breaker_failures = 1;
+    let gw = gateway(&[a, second.provider_config("b")]);
+    gw.generate(&req("在吗"), Lane::Live, None).await.unwrap();
+    let status = gw.provider_status();
+    let summary: Vec<(&str, &str, BreakerState)> = status
+        .iter()
+        .map(|s| (s.name.as_str(), s.model.as_str(), s.breaker))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a", FAKE_MODEL, BreakerState::Open),
+            ("b", FAKE_MODEL, BreakerState::Closed)
+        ]
+    );
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json[0]["breaker"], "open");
+}
+
+#[tokio::test]
+async fn all_providers_rate_limited_is_unavailable_with_the_shortest_wait() {
+    let first = FakeProvider::start().await;
+    let second = FakeProvider::start().await;
+    first.set_default(Behaviour::Status429 {
+        retry_after_secs: Some(7),
+    });
+    second.set_default(Behaviour::Status429 {
+        retry_after_secs: Some(3),
+    });
+    let mut a = first.provider_config("a");
+    a.max_attempts = 1;
+    let mut b = second.provider_config("b");
+    b.max_attempts = 1;
+    let gw = gateway(&[a, b]);
+    let err = gw
+        .generate(&req("在吗"), Lane::Live, None)
+        .await
+        .unwrap_err();
+    match err {
+        LlmError::Unavailable {
+            retry_after,
+            detail,
+        } => {
+            assert_eq!(retry_after, Duration::from_secs(3));
+            assert!(detail.contains("a: ") && detail.contains("b: "), "{detail}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_provider_failing_for_real_makes_it_a_failure_not_unavailable() {
+    let first = FakeProvider::start().await;
+    let second = FakeProvider::start().await;
+    first.set_default(Behaviour::Status(401));
+    second.set_default(Behaviour::Status429 {
+        retry_after_secs: Some(3),
+    });
+    let mut b = second.provider_config("b");
+    b.max_attempts = 1;
+    let gw = gateway(&[first.provider_config("a"), b]);
+    let err = gw
+        .generate(&req("在吗"), Lane::Live, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Failed { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_half_open_breaker_lets_exactly_one_probe_through() {
+    let fake = FakeProvider::start().await;
+    fake.push(Behaviour::Status500);
+    let mut cfg = fake.provider_config("main");
+    cfg.max_attempts = 1;
+    cfg.breaker_failures = 1;
+    cfg.breaker_cooldown_secs = 1;
+    let gw = std::sync::Arc::new(gateway(&[cfg]));
+    assert!(gw.generate(&req("0"), Lane::Live, None).await.is_err());
+    assert_eq!(gw.breaker_state("main"), Some(BreakerState::Open));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    fake.set_latency(Duration::from_millis(300));
+    let tasks: Vec<_> = (0..3)
+        .map(|i| {
+            let gw = gw.clone();
+            tokio::spawn(async move { gw.generate(&req(&i.to_string()), Lane::Live, None).await })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(LlmError::Unavailable { .. }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (1, 2));
+    assert_eq!(fake.calls(), 2, "the failure and the one probe");
+    assert_eq!(gw.breaker_state("main"), Some(BreakerState::Closed));
+}
+
+#[tokio::test]
+async fn a_huge_error_body_is_summarized_not_carried_along() {
+    let fake = FakeProvider::start().await;
+    fake.set_default(Behaviour::Raw {
+        status: 502,
+        content_type: "text/html".into(),
+        body: "<p>bad gateway</p>".repeat(100_000),
+    });
+    let mut cfg = fake.provider_config("main");
+    cfg.max_attempts = 1;
+    let gw = gateway(&[cfg]);
+    let err = gw
+        .generate(&req("在吗"), Lane::Live, None)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 502") && text.contains("bad gateway"),
+        "{text}"
+    );
+    assert!(text.chars().count() < 400, "{} chars", text.chars().count());
+}
+
+/// async-openai's default transport retries 429 and 5xx on its own (three times, honouring
+/// Retry-After); the gateway replaces it so that every request is one of its attempts.
+#[tokio::test]
+async fn async_openai_built_in_retries_are_off() {
+    for behaviour in [
+        Behaviour::Status500,
+        Behaviour::Status429 {
+            retry_after_secs: Some(1),
+        },
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.set_default(behaviour);
+        let mut cfg = fake.provider_config("main");
+        cfg.max_attempts = 1;
+        let gw = gateway(&[cfg]);
+        assert!(gw.generate(&req("在吗"), Lane::Live, None).await.is_err());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(fake.calls(), 1);
+    }
+}

@@ -205,3 +205,49 @@ async fn the_concurrency_cap_holds_requests_beyond_it() {
     assert!(third >= Duration::from_millis(280), "{third:?}");
     assert!(started.elapsed() >= Duration::from_millis(590));
 }
+
+#[tokio::test]
+async fn unused_token_reservations_are_not_lost_after_the_next_request() {
+    let fake = FakeProvider::start().await;
+    let mut cfg = fake.provider_config("main");
+    // 6000 tokens a minute: a burst of 1000, then 100 a second. Each request reserves its
+    // prompt estimate plus max_tokens (400); the fake reports far less.
+    cfg.tpm = 6000;
+    cfg.timeout_secs = 3;
+    let gw = gateway(&[cfg]);
+    let mut r = req("运费谁出？");
+    r.max_tokens = 400;
+    let started = Instant::now();
+    for _ in 0..6 {
+        gw.generate(&r, Lane::Live, None).await.unwrap();
+    }
+    // Without settlement the third request would wait about 2 s and the fourth fail.
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.calls(), 6);
+}
+
+#[tokio::test]
+async fn the_token_budget_holds_requests_when_it_is_spent() {
+    let fake = FakeProvider::start().await;
+    // The fake reports usage in characters; a long answer uses most of the reservation.
+    fake.set_default(support::fake_provider::Behaviour::Ok("好".repeat(380)));
+    let mut cfg = fake.provider_config("main");
+    cfg.tpm = 6000;
+    cfg.timeout_secs = 1;
+    cfg.max_attempts = 1;
+    let gw = gateway(&[cfg]);
+    let mut r = req("运费谁出？");
+    r.max_tokens = 400;
+    gw.generate(&r, Lane::Live, None).await.unwrap();
+    gw.generate(&r, Lane::Live, None).await.unwrap();
+    let err = gw.generate(&r, Lane::Live, None).await.unwrap_err();
+    assert!(
+        matches!(&err, LlmError::Unavailable { detail, .. } if detail.contains("token")),
+        "{err:?}"
+    );
+    assert_eq!(fake.calls(), 2);
+}

@@ -325,3 +325,103 @@ async fn a_listener_that_goes_away_does_not_stop_the_generation() {
     let g = gw.generate(&req(), Lane::Live, Some(tx)).await.unwrap();
     assert_eq!(g.text, DEFAULT_REPLY);
 }
+
+#[tokio::test]
+async fn a_429_before_the_stream_starts_is_retried() {
+    let fake = FakeProvider::start().await;
+    fake.push(Behaviour::Status429 {
+        retry_after_secs: None,
+    });
+    let gw = gateway(&[fake.provider_config("main")]);
+    let (g, deltas) = run(&gw).await;
+    assert_eq!(g.unwrap().attempts, 2);
+    assert_eq!(deltas.concat(), DEFAULT_REPLY);
+}
+
+#[tokio::test]
+async fn insufficient_system_resource_after_text_is_truncated() {
+    let fake = FakeProvider::start().await;
+    let body = [
+        r#"data: {"choices":[{"index":0,"delta":{"content":"亲，"},"finish_reason":null}]}"#,
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"insufficient_system_resource"}]}"#,
+        "data: [DONE]",
+    ]
+    .join("\n\n")
+        + "\n\n";
+    fake.push(Behaviour::Raw {
+        status: 200,
+        content_type: "text/event-stream".into(),
+        body,
+    });
+    let gw = gateway(&[fake.provider_config("main")]);
+    let (r, _) = run(&gw).await;
+    let err = r.unwrap_err();
+    assert!(
+        matches!(&err, LlmError::Truncated { detail } if detail.contains("insufficient_system_resource")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn reasoning_deltas_keep_the_first_token_watchdog_satisfied() {
+    let fake = FakeProvider::start().await;
+    let reasoning = |t: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":null,"reasoning_content":"{t}"}},"finish_reason":null}}]}}"#
+        )
+    };
+    let content = |t: &str, finish: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":"{t}"}},"finish_reason":{finish}}}]}}"#
+        )
+    };
+    let step = Duration::from_millis(400);
+    fake.push(Behaviour::TimedEvents(vec![
+        (step, reasoning("先看")),
+        (step, reasoning("库存")),
+        (step, reasoning("再答")),
+        (step, content("亲，有货哦", "null")),
+        (Duration::ZERO, content("", "\"stop\"")),
+        (Duration::ZERO, "[DONE]".into()),
+    ]));
+    let mut cfg = fake.provider_config("main");
+    cfg.first_token_timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    let (g, deltas) = run(&gw).await;
+    let g = g.unwrap();
+    assert_eq!((g.attempts, g.text.as_str()), (1, "亲，有货哦"));
+    assert_eq!(deltas.concat(), "亲，有货哦");
+}
+
+#[tokio::test]
+async fn a_pause_between_chunks_within_the_deadline_is_fine() {
+    let fake = FakeProvider::start().await;
+    let chunk = |t: &str, finish: &str| {
+        format!(
+            r#"{{"choices":[{{"index":0,"delta":{{"content":"{t}"}},"finish_reason":{finish}}}]}}"#
+        )
+    };
+    fake.push(Behaviour::TimedEvents(vec![
+        (Duration::ZERO, chunk("亲，", "null")),
+        (Duration::from_millis(1500), chunk("在的", "\"stop\"")),
+    ]));
+    let mut cfg = fake.provider_config("main");
+    cfg.first_token_timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    let (g, _) = run(&gw).await;
+    assert_eq!(g.unwrap().text, "亲，在的");
+}
+
+#[tokio::test]
+async fn a_listener_that_stops_reading_cannot_hold_the_request_past_its_deadline() {
+    let fake = FakeProvider::start().await;
+    let mut cfg = fake.provider_config("main");
+    cfg.timeout_secs = 1;
+    let gw = gateway(&[cfg]);
+    // Room for one delta, and nobody reads it.
+    let (tx, _rx) = mpsc::channel(1);
+    let started = Instant::now();
+    let r = gw.generate(&req(), Lane::Live, Some(tx)).await;
+    assert!(matches!(r, Err(LlmError::Truncated { .. })), "{r:?}");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}

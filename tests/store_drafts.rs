@@ -149,7 +149,7 @@ store_test!(reject_keeps_reason, no_tune, |db: TestDb| async move {
     let r = s
         .decide(
             &d.id,
-            &actor("lead", Role::Reviewer),
+            &actor("zhang", Role::Reviewer),
             Decision::Reject {
                 reason: "答非所问".into(),
             },
@@ -161,7 +161,7 @@ store_test!(reject_keeps_reason, no_tune, |db: TestDb| async move {
     let e = s.events(Some(&d.id)).await.unwrap().pop().unwrap();
     assert_eq!(
         (e.action.as_str(), e.actor.as_str(), e.role),
-        ("rejected", "lead", Role::Reviewer)
+        ("rejected", "zhang", Role::Reviewer)
     );
     assert_eq!(e.payload["reason"], "答非所问");
     db.finish().await;
@@ -295,17 +295,17 @@ store_test!(
         );
 
         let done = s
-            .decide(&d.id, &actor("lead", Role::Reviewer), warn_approval(text))
+            .decide(&d.id, &actor("zhang", Role::Reviewer), warn_approval(text))
             .await
             .unwrap();
         assert_eq!(done.status, Status::Approved);
-        assert_eq!(done.decided_by.as_deref(), Some("lead"));
+        assert_eq!(done.decided_by.as_deref(), Some("zhang"));
         assert_eq!(
             done.approvals
                 .iter()
                 .map(|a| a.actor.as_str())
                 .collect::<Vec<_>>(),
-            ["xiaomei", "lead"]
+            ["xiaomei", "zhang"]
         );
         let actions: Vec<_> = s
             .events(Some(&d.id))
@@ -487,6 +487,26 @@ store_test!(
             .unwrap();
         assert_eq!(pending_a.len(), 1);
         assert_eq!(pending_a[0].suggestion.text, "2");
+        db.finish().await;
+    }
+);
+
+store_test!(
+    agents_read_and_decide_only_their_own_drafts,
+    no_tune,
+    |db: TestDb| async move {
+        use kefu::auth::{can_decide, can_read_draft};
+        let d = db
+            .store
+            .insert_draft(&new_draft("t"), &agent("xiaomei"))
+            .await
+            .unwrap();
+        assert!(can_read_draft(&agent("xiaomei"), &d));
+        assert!(!can_read_draft(&agent("other"), &d));
+        assert!(!can_decide(&agent("other"), &d));
+        assert!(can_read_draft(&actor("zhang", Role::Reviewer), &d));
+        assert!(can_decide(&actor("wang", Role::Compliance), &d));
+        assert!(can_read_draft(&kefu::auth::local_actor(), &d));
         db.finish().await;
     }
 );

@@ -3,9 +3,18 @@
 //!
 //! Every text that may reach a customer passes [`Compliance::check`] before it can be approved.
 
+pub mod eval;
+pub mod grounding;
+pub mod matcher;
+pub mod normalize;
 pub mod pii;
+pub mod rules;
+mod verdict;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rules::RuleSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,29 +89,66 @@ pub enum RulesError {
     },
 }
 
-/// The rule set in force, swappable as a whole on reload.
+/// The rule set in force, swappable as a whole on reload. `Send + Sync`: hold it in an `Arc`
+/// and call [`Compliance::reload`] from any thread; checks in flight keep the set they started
+/// with.
 pub struct Compliance {
-    _private: (),
+    dir: PathBuf,
+    current: RwLock<Arc<RuleSet>>,
 }
 
 impl Compliance {
     /// Loads every `*.toml` under `dir`. Any broken file rejects the whole load.
     pub fn load(dir: &Path) -> Result<Self, RulesError> {
-        let _ = dir;
-        todo!("compliance: load rules")
+        let set = rules::load_dir(dir)?;
+        Ok(Compliance {
+            dir: dir.to_path_buf(),
+            current: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    /// Builds a checker from rule files given as (file name, TOML text), for tests and tools;
+    /// word lists named by the files are read relative to `dir`. `reload` reads `dir`.
+    pub fn from_sources(dir: &Path, sources: &[(String, String)]) -> Result<Self, RulesError> {
+        let set = rules::compile(dir, sources)?;
+        Ok(Compliance {
+            dir: dir.to_path_buf(),
+            current: RwLock::new(Arc::new(set)),
+        })
     }
 
     pub fn check(&self, text: &str, grounding: &Grounding) -> CheckResult {
-        let _ = (text, grounding);
-        todo!("compliance: check")
+        let set = self.rules();
+        verdict::check(&set, text, grounding)
     }
 
     /// Reloads from the same folder; on error the previous rules stay in force.
+    /// Returns the new rule-set version.
     pub fn reload(&self) -> Result<String, RulesError> {
-        todo!("compliance: reload")
+        let set = rules::load_dir(&self.dir)?;
+        let version = set.version.clone();
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        *current = Arc::new(set);
+        Ok(version)
     }
 
+    /// Hash of the rule files (and word lists) in force.
     pub fn version(&self) -> String {
-        todo!("compliance: version")
+        self.rules().version.clone()
+    }
+
+    /// The folder the rules are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of term/regex rules in force (for status output).
+    pub fn rule_count(&self) -> usize {
+        self.rules().rules.len()
+    }
+
+    fn rules(&self) -> Arc<RuleSet> {
+        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(&guard)
     }
 }

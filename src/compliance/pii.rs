@@ -1,6 +1,15 @@
 //! Personal-data detectors, shared by the compliance check and the redaction step.
+//!
+//! Numbers are read in any digit form (ASCII, full-width, circled, Chinese) with single
+//! separators between groups (138-1234-5678, 一三八 一二三四 五六七八), so an evasion is found
+//! as surely as the plain form.
 
+use std::sync::OnceLock;
+
+use regex::Regex;
 use serde::Serialize;
+
+use super::normalize::{digit_value, is_number_separator};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -10,6 +19,27 @@ pub enum PiiKind {
     BankCard,
     Email,
     Address,
+}
+
+impl PiiKind {
+    /// The label used in redaction placeholders (`[手机号1]`).
+    pub fn label(self) -> &'static str {
+        match self {
+            PiiKind::Phone => "手机号",
+            PiiKind::IdCard => "身份证",
+            PiiKind::BankCard => "银行卡",
+            PiiKind::Email => "邮箱",
+            PiiKind::Address => "地址",
+        }
+    }
+
+    pub const ALL: [PiiKind; 5] = [
+        PiiKind::Phone,
+        PiiKind::IdCard,
+        PiiKind::BankCard,
+        PiiKind::Email,
+        PiiKind::Address,
+    ];
 }
 
 /// A detected value; `start`/`end` are character offsets into the text, end exclusive.
@@ -24,6 +54,415 @@ pub struct PiiMatch {
 
 /// Finds personal data in `text`, sorted by start, non-overlapping.
 pub fn detect(text: &str) -> Vec<PiiMatch> {
-    let _ = text;
-    todo!("pii: detect")
+    detect_with(text, true)
+}
+
+/// As [`detect`]; `addresses: false` skips the address heuristic (the check does not use it).
+pub fn detect_with(text: &str, addresses: bool) -> Vec<PiiMatch> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    emails(text, &mut found);
+    numbers(&chars, &mut found);
+    if addresses {
+        self::addresses(text, &mut found);
+    }
+    // Earlier kinds in this order win an overlap: e-mails hold digits, addresses hold 号.
+    let rank = |k: PiiKind| match k {
+        PiiKind::Email => 0,
+        PiiKind::IdCard => 1,
+        PiiKind::Phone => 2,
+        PiiKind::BankCard => 3,
+        PiiKind::Address => 4,
+    };
+    found.sort_by_key(|m: &PiiMatch| (rank(m.kind), m.start));
+    let mut kept: Vec<PiiMatch> = Vec::with_capacity(found.len());
+    for m in found {
+        if kept.iter().all(|k| m.end <= k.start || m.start >= k.end) {
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| m.start);
+    kept
+}
+
+/// GB 11643-1999 check character (ISO 7064 MOD 11-2) of the first 17 digits.
+pub fn id_check_char(first17: &[u8]) -> char {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.iter().zip(W).map(|(&d, w)| d as u32 * w).sum();
+    b"10X98765432"[(sum % 11) as usize] as char
+}
+
+/// Luhn checksum over decimal digits.
+pub fn luhn_valid(digits: &[u8]) -> bool {
+    if digits.is_empty() {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = d as u32;
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Converts nondecreasing byte offsets to character offsets in one pass over the text.
+pub(crate) struct CharCounter<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharCounter<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        CharCounter {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    pub(crate) fn at(&mut self, byte: usize) -> usize {
+        if byte < self.byte {
+            self.byte = 0;
+            self.chars = 0;
+        }
+        self.chars += self.text[self.byte..byte].chars().count();
+        self.byte = byte;
+        self.chars
+    }
+}
+
+/// Character offset → byte offset of a text.
+pub(crate) struct CharIndex {
+    bytes: Vec<usize>,
+}
+
+impl CharIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        bytes.push(text.len());
+        CharIndex { bytes }
+    }
+
+    /// Byte offset of character `c`; the text length past the end.
+    pub(crate) fn byte(&self, c: usize) -> usize {
+        self.bytes[c.min(self.bytes.len() - 1)]
+    }
+
+    pub(crate) fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
+        let (s, e) = (self.byte(start), self.byte(end));
+        &text[s..e.max(s)]
+    }
+}
+
+fn emails(text: &str, out: &mut Vec<PiiMatch>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"[A-Za-z0-9][A-Za-z0-9._%+\-]*[@＠][A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+        )
+        .expect("static e-mail pattern")
+    });
+    let mut pos = CharCounter::new(text);
+    for m in re.find_iter(text) {
+        out.push(PiiMatch {
+            kind: PiiKind::Email,
+            start: pos.at(m.start()),
+            end: pos.at(m.end()),
+            valid: true,
+        });
+    }
+}
+
+/// One group of digits written without separators, with its character positions.
+struct Group {
+    digits: Vec<u8>,
+    /// Whether the group ends in an X (the ID card check character).
+    x: bool,
+    start: usize,
+    end: usize,
+}
+
+/// Splits the text into runs of digit groups joined by single separators, then reads phones,
+/// ID cards and bank cards out of consecutive groups of each run.
+fn numbers(chars: &[char], out: &mut Vec<PiiMatch>) {
+    let mut i = 0;
+    while i < chars.len() {
+        if digit_value(chars[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        // Chinese digits only count in long runs, or 一个 would start a number.
+        let mut groups: Vec<Group> = Vec::new();
+        let mut j = i;
+        loop {
+            let start = j;
+            let mut digits = Vec::new();
+            while j < chars.len() {
+                match digit_value(chars[j]) {
+                    Some(d) => digits.push(d),
+                    None => break,
+                }
+                j += 1;
+            }
+            let mut x = false;
+            if j < chars.len() && matches!(chars[j], 'X' | 'x' | 'Ｘ' | 'ｘ') && digits.len() >= 17
+            {
+                x = true;
+                j += 1;
+            }
+            groups.push(Group {
+                digits,
+                x,
+                start,
+                end: j,
+            });
+            if !x
+                && j + 1 < chars.len()
+                && is_number_separator(chars[j])
+                && digit_value(chars[j + 1]).is_some()
+            {
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        read_run(chars, &groups, out);
+        i = j.max(i + 1);
+    }
+}
+
+fn is_ascii_run(chars: &[char], g: &Group) -> bool {
+    chars[g.start..g.end]
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || ('０'..='９').contains(c))
+}
+
+fn read_run(chars: &[char], groups: &[Group], out: &mut Vec<PiiMatch>) {
+    let mut a = 0;
+    while a < groups.len() {
+        let mut best: Option<(usize, PiiMatch)> = None;
+        let mut digits: Vec<u8> = Vec::new();
+        let mut x = false;
+        for (b, g) in groups.iter().enumerate().skip(a) {
+            if x {
+                break;
+            }
+            digits.extend_from_slice(&g.digits);
+            x = g.x;
+            if digits.len() > 19 {
+                break;
+            }
+            let (start, end) = (groups[a].start, g.end);
+            let plain = groups[a..=b].iter().all(|g| is_ascii_run(chars, g));
+            // Non-ASCII digits are an evasion only in a long run; short ones are words (一二).
+            if !plain && digits.len() < 7 {
+                continue;
+            }
+            if let Some(m) = classify(chars, &digits, x, start, end) {
+                best = Some((b, m));
+            }
+        }
+        match best {
+            Some((b, m)) => {
+                out.push(m);
+                a = b + 1;
+            }
+            None => a += 1,
+        }
+    }
+}
+
+fn classify(chars: &[char], d: &[u8], x: bool, start: usize, end: usize) -> Option<PiiMatch> {
+    let m = |kind, valid| PiiMatch {
+        kind,
+        start,
+        end,
+        valid,
+    };
+    // A number glued to letters (an order id like SO13812345678) is not one of these.
+    let before = start.checked_sub(1).map(|i| chars[i]);
+    let after = chars.get(end).copied();
+    if before.is_some_and(|c| c.is_ascii_alphanumeric())
+        || after.is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    if x || d.len() == 18 {
+        if d.len() + usize::from(x) == 18 && plausible_id(d) {
+            let check = id_check_char(&d[..17]);
+            let last = if x { 'X' } else { (b'0' + d[17]) as char };
+            return Some(m(PiiKind::IdCard, check == last));
+        }
+        if x {
+            return None;
+        }
+    }
+    if d.len() == 11 && d[0] == 1 && (3..=9).contains(&d[1]) {
+        return Some(m(PiiKind::Phone, true));
+    }
+    if d.len() == 13 && d[..2] == [8, 6] && d[2] == 1 && (3..=9).contains(&d[3]) {
+        let plus = before == Some('+');
+        return Some(PiiMatch {
+            start: if plus { start - 1 } else { start },
+            ..m(PiiKind::Phone, true)
+        });
+    }
+    if (16..=19).contains(&d.len()) {
+        let valid = luhn_valid(d);
+        let context = context_before(chars, start, 8);
+        let card_words = ["卡号", "银行卡", "卡", "账号", "帐号", "储蓄", "信用"];
+        let order_words = [
+            "订单", "单号", "运单", "快递", "物流", "编号", "工单", "序列",
+        ];
+        if order_words.iter().any(|w| context.contains(w)) {
+            return None;
+        }
+        let card_context = card_words.iter().any(|w| context.contains(w));
+        // Card numbers start with 62 (UnionPay), 4 (Visa), 5 (Mastercard), 3 (JCB/Amex).
+        let card_prefix = matches!(d[0], 3..=6);
+        if (valid && card_prefix) || card_context {
+            return Some(m(PiiKind::BankCard, valid));
+        }
+    }
+    None
+}
+
+fn context_before(chars: &[char], start: usize, n: usize) -> String {
+    chars[start.saturating_sub(n)..start].iter().collect()
+}
+
+/// Region code starts 1-8 and the birth date reads as a date.
+fn plausible_id(d: &[u8]) -> bool {
+    if d.len() < 17 || !(1..=8).contains(&d[0]) {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + x as u32);
+    let (year, month, day) = (num(6..10), num(10..12), num(12..14));
+    (1900..=2099).contains(&year) && (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+/// Address heuristic for redaction: two or more administrative or street units in a row, at least
+/// one of them street-level (路, 号, 小区, 栋, 单元, 室 …).
+fn addresses(text: &str, out: &mut Vec<PiiMatch>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        let unit = r"(?:省|自治区|市|区|县|旗|镇|乡|街道|大道|路|街|巷|弄|胡同|号院|号楼|号|小区|花园|公寓|大厦|广场|苑|村|组|栋|幢|座|楼|单元|层|室|户)";
+        Regex::new(&format!(r"(?:[\p{{Han}}A-Za-z0-9\-]{{1,10}}?{unit}){{2,}}"))
+            .expect("static address pattern")
+    });
+    static STREET: OnceLock<Regex> = OnceLock::new();
+    let street = STREET.get_or_init(|| {
+        Regex::new(r"(?:路|街|大道|巷|弄|胡同|\d+号|小区|栋|幢|单元|\d+室|村)")
+            .expect("static street pattern")
+    });
+    let mut pos = CharCounter::new(text);
+    for m in re.find_iter(text) {
+        let s = m.as_str();
+        if !street.is_match(s) {
+            continue;
+        }
+        // Leading verbs and particles (寄到, 发往, 地址是) are not part of the address.
+        let trim = leading_noise(s);
+        let start = m.start() + trim;
+        if m.end() - start < 6 {
+            continue;
+        }
+        out.push(PiiMatch {
+            kind: PiiKind::Address,
+            start: pos.at(start),
+            end: pos.at(m.end()),
+            valid: true,
+        });
+    }
+}
+
+/// Byte length of a leading phrase that introduces an address rather than being one.
+fn leading_noise(s: &str) -> usize {
+    const LEADS: [&str; 14] = [
+        "收货地址是",
+        "收货地址为",
+        "地址是",
+        "地址为",
+        "地址改为",
+        "改为",
+        "改成",
+        "寄到",
+        "发到",
+        "送到",
+        "寄往",
+        "发往",
+        "送往",
+        "是",
+    ];
+    for l in LEADS {
+        if let Some(pos) = s.find(l) {
+            if pos <= 12 {
+                return pos + l.len();
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> Vec<(PiiKind, bool, String)> {
+        let chars: Vec<char> = s.chars().collect();
+        detect(s)
+            .into_iter()
+            .map(|m| (m.kind, m.valid, chars[m.start..m.end].iter().collect()))
+            .collect()
+    }
+
+    #[test]
+    fn numbers_in_many_forms() {
+        assert_eq!(kinds("打13812345678")[0].0, PiiKind::Phone);
+        assert_eq!(kinds("138-1234-5678")[0].2, "138-1234-5678");
+        assert_eq!(kinds("一三八一二三四五六七八")[0].0, PiiKind::Phone);
+        assert_eq!(kinds("①③⑨-⑧⑧⑧⑧-⑥⑥⑥⑥")[0].0, PiiKind::Phone);
+        assert_eq!(kinds("13812345678 13912345678").len(), 2);
+        assert!(kinds("一个月三十天").is_empty());
+        assert!(kinds("订单号 2024113812345678901").is_empty());
+    }
+
+    #[test]
+    fn id_and_cards() {
+        assert_eq!(
+            kinds("身份证11010519491231002X")[0],
+            (PiiKind::IdCard, true, "11010519491231002X".into())
+        );
+        assert!(!kinds("110105194912310021")[0].1);
+        assert_eq!(kinds("卡号6222020200000000006")[0].0, PiiKind::BankCard);
+        assert!(kinds("卡号6222020200000000006")[0].1);
+        assert!(!kinds("卡号6222020200000000007")[0].1);
+        assert!(
+            kinds("6222020200000000007").is_empty(),
+            "no Luhn, no card context"
+        );
+    }
+
+    #[test]
+    fn emails_and_addresses() {
+        assert_eq!(kinds("发到 a.b@163.com 吧")[0].2, "a.b@163.com");
+        let a = kinds("地址是浙江省杭州市西湖区文三路123号3单元502室，谢谢");
+        assert_eq!(a[0].0, PiiKind::Address);
+        assert_eq!(a[0].2, "浙江省杭州市西湖区文三路123号3单元502室");
+        assert!(kinds("包裹已到达您所在城市的转运中心").is_empty());
+    }
 }

@@ -246,7 +246,7 @@ impl Verifier {
 
 /// Which events an export or an audit page shows. Empty fields do not filter.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct EventFilter {
     /// Inclusive.
     pub from: Option<DateTime<Utc>>,
@@ -254,12 +254,35 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
     /// The acting person (e.g. an agent's name).
     pub actor: Option<String>,
+    /// Events about drafts suggested for this agent, whoever acted on them.
+    pub agent: Option<String>,
     pub action: Option<String>,
     pub draft_id: Option<String>,
     /// Events whose payload has a finding of this category.
     pub category: Option<String>,
     /// Events whose payload verdict is this.
     pub verdict: Option<Verdict>,
+}
+
+impl EventFilter {
+    /// Whole calendar days `from..=to` in the shop's time zone (`offset`; China is UTC+8),
+    /// as `kefu audit export --from D --to D` means them.
+    pub fn days(
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::NaiveDate>,
+        offset: chrono::FixedOffset,
+    ) -> EventFilter {
+        let start = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(offset).single())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        EventFilter {
+            from: from.and_then(start),
+            to: to.and_then(|d| d.succ_opt()).and_then(start),
+            ..EventFilter::default()
+        }
+    }
 }
 
 /// One page of [`super::Store::list_events`]; pass `next_after` back to get the next page.
@@ -362,6 +385,16 @@ mod tests {
             r.problem,
             Some(VerifyProblem::TailMissing { head_seq: 5 })
         ));
+    }
+
+    #[test]
+    fn day_filter_covers_whole_local_days() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let east8 = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let f = EventFilter::days(d("2026-11-01"), d("2026-11-02"), east8);
+        assert_eq!(fmt_time(f.from.unwrap()), "2026-10-31T16:00:00.000000Z");
+        assert_eq!(fmt_time(f.to.unwrap()), "2026-11-02T16:00:00.000000Z");
+        assert!(EventFilter::days(None, None, east8).from.is_none());
     }
 
     #[test]

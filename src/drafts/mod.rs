@@ -7,14 +7,25 @@
 //! Layout: `state` decides transitions (pure), `audit` hashes and verifies the chain (pure),
 //! `ops` runs a transition inside one writing transaction of either backend, `sqlite` and
 //! `postgres` hold the SQL, `export` writes JSONL and CSV.
+//!
+//! Wiring: `Store::open(&cfg.storage).await?.with_second_approval_categories(
+//! &cfg.review.second_approval_categories)`, then every minute or so
+//! `expire_stale(Utc::now())` and `purge_raw(Utc::now())`.
+//!
+//! The chain: event n stores `prev_hash` = hash of event n-1 (genesis: 64 zeros) and
+//! `hash` = hex SHA-256 of the JSON array `[seq, at, actor, role, action, draft_id, payload,
+//! prev_hash]`, where `at` is RFC 3339 UTC with microseconds and `payload` is the stored JSON
+//! text. Anyone can re-check an export with that rule.
 
 mod audit;
 mod export;
+mod jobs;
 mod ops;
 mod postgres;
 mod row;
 mod sqlite;
 mod state;
+mod writer;
 
 pub use audit::{EventFilter, EventPage, VerifyProblem, VerifyReport, GENESIS_HASH};
 pub use export::{ExportFormat, ExportSummary};
@@ -36,6 +47,15 @@ pub enum Status {
     Edited,
     Rejected,
     Expired,
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+            format!("unknown status `{s}`; use pending, approved, edited, rejected or expired")
+        })
+    }
 }
 
 impl Status {
@@ -79,6 +99,14 @@ pub enum Role {
     Reviewer,
     Compliance,
     Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::parse(&s.to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown role `{s}`; use agent, reviewer, compliance or admin"))
+    }
 }
 
 impl Role {
@@ -205,7 +233,7 @@ pub enum Decision {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("draft {0} not found")]
     NotFound(String),
@@ -215,10 +243,10 @@ pub enum StoreError {
     Db(String),
     #[error("database migration failed: {0}")]
     Migrate(String),
-    /// The actor may not make this decision (the lead maps it to 403).
+    /// The actor may not make this decision (HTTP 403).
     #[error("not allowed: {0}")]
     Forbidden(String),
-    /// The request itself is unusable (the lead maps it to 400/422).
+    /// The request itself is unusable (HTTP 422).
     #[error("invalid request: {0}")]
     Invalid(String),
     /// Writing an export failed.
@@ -254,20 +282,36 @@ enum Backend {
     Postgres(postgres::PgStore),
 }
 
-/// Runs `$body` (an `ops` call taking a write transaction `$tx`) on whichever backend is open.
+/// Runs `$body` (an `ops` call on `&mut $tx`) in a transaction of its own on whichever
+/// backend is open: committed when it succeeds, rolled back when it fails.
 macro_rules! in_tx {
     ($self:ident, $tx:ident => $body:expr) => {
         match &$self.backend {
             Backend::Sqlite(b) => {
-                let $tx = b.begin().await?;
-                $body.await
+                let mut $tx = ops::Begin::begin(b).await?;
+                let r = $body.await;
+                finish($tx, r).await
             }
             Backend::Postgres(b) => {
-                let $tx = b.begin().await?;
-                $body.await
+                let mut $tx = ops::Begin::begin(b).await?;
+                let r = $body.await;
+                finish($tx, r).await
             }
         }
     };
+}
+
+async fn finish<T: ops::WriteTx, R>(tx: T, r: Result<R, StoreError>) -> Result<R, StoreError> {
+    match r {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
 }
 
 /// Runs the same read on whichever backend is open.
@@ -290,35 +334,45 @@ const EXPIRE_BATCH: i64 = 500;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Group-commit task for suggestions, decisions and recorded events.
+    writer: writer::Writer,
     ttl: chrono::Duration,
     raw_retention: Option<chrono::Duration>,
-    second_approval_categories: Vec<String>,
+    second_approval_categories: std::sync::Arc<[String]>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and runs the embedded migrations.
+    /// Opens (creating if needed) the database and runs the embedded migrations. Starts the
+    /// store's writer task on the current Tokio runtime: open the store on the runtime that
+    /// uses it.
     pub async fn open(cfg: &StorageConfig) -> Result<Self, StoreError> {
-        let backend = match cfg.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            Some(url) => Backend::Postgres(postgres::PgStore::open(url).await?),
+        let url = cfg.database_url.as_deref().filter(|u| !u.trim().is_empty());
+        let (backend, writer) = match url {
+            Some(url) => {
+                let b = postgres::PgStore::open(url).await?;
+                (Backend::Postgres(b.clone()), writer::Writer::spawn(b))
+            }
             None => {
-                Backend::Sqlite(sqlite::SqliteStore::open(&cfg.data_dir.join("kefu.db")).await?)
+                let b = sqlite::SqliteStore::open(&cfg.data_dir.join("kefu.db")).await?;
+                (Backend::Sqlite(b.clone()), writer::Writer::spawn(b))
             }
         };
-        let hours =
-            |h: u64| chrono::Duration::hours(i64::try_from(h).unwrap_or(i64::MAX / 3_600_000_000));
+        // capped at a century so that `now + ttl` can never overflow
+        let hours = |h: u64| chrono::Duration::hours(h.min(24 * 366 * 100) as i64);
         Ok(Store {
             backend,
+            writer,
             ttl: hours(cfg.draft_ttl_hours),
             raw_retention: (cfg.raw_retention_days > 0)
                 .then(|| hours(cfg.raw_retention_days.saturating_mul(24))),
-            second_approval_categories: Vec::new(),
+            second_approval_categories: Vec::new().into(),
         })
     }
 
     /// Categories whose `warn` (or overridden `block`) findings need a second approval by a
     /// different reviewer or compliance officer (`review.second_approval_categories`).
     pub fn with_second_approval_categories(mut self, categories: &[String]) -> Self {
-        self.second_approval_categories = categories.to_vec();
+        self.second_approval_categories = categories.into();
         self
     }
 
@@ -373,7 +427,15 @@ impl Store {
             ),
             _ => (None, None),
         };
-        in_tx!(self, tx => ops::insert_draft(tx, new, actor, raw.as_deref(), purge_at))
+        self.writer
+            .submit(|reply| writer::Job::Insert {
+                draft: Box::new(new),
+                actor: actor.clone(),
+                raw,
+                purge_at,
+                reply,
+            })
+            .await
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Draft, StoreError> {
@@ -425,8 +487,15 @@ impl Store {
         actor: &Actor,
         decision: Decision,
     ) -> Result<Draft, StoreError> {
-        let cats = &self.second_approval_categories;
-        in_tx!(self, tx => ops::decide(tx, id, actor, decision, cats))
+        self.writer
+            .submit(|reply| writer::Job::Decide {
+                id: id.to_string(),
+                actor: actor.clone(),
+                decision,
+                categories: self.second_approval_categories.clone(),
+                reply,
+            })
+            .await
     }
 
     /// Appends an event not tied to a draft decision (reloads, exports, purges).
@@ -436,7 +505,34 @@ impl Store {
         action: &str,
         payload: serde_json::Value,
     ) -> Result<AuditEvent, StoreError> {
-        in_tx!(self, tx => ops::record(tx, actor, action, None, payload))
+        self.writer
+            .submit(|reply| writer::Job::Record {
+                actor: actor.clone(),
+                action: action.to_string(),
+                draft_id: None,
+                payload,
+                reply,
+            })
+            .await
+    }
+
+    /// Appends an event about one draft that is not a decision (e.g. the text was sent).
+    pub async fn record_for_draft(
+        &self,
+        actor: &Actor,
+        action: &str,
+        draft_id: &str,
+        payload: serde_json::Value,
+    ) -> Result<AuditEvent, StoreError> {
+        self.writer
+            .submit(|reply| writer::Job::Record {
+                actor: actor.clone(),
+                action: action.to_string(),
+                draft_id: Some(draft_id.to_string()),
+                payload,
+                reply,
+            })
+            .await
     }
 
     /// Events in order, for a draft or all of them.
@@ -509,7 +605,7 @@ impl Store {
 
     /// Writes the events matching `filter` to `out` and records an `exported` event (actor,
     /// filter, count) — the export itself is audited.
-    pub async fn export<W: std::io::Write + Send>(
+    pub async fn export<W: std::io::Write>(
         &self,
         actor: &Actor,
         filter: &EventFilter,
@@ -565,7 +661,7 @@ impl Store {
     pub async fn expire_stale(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let mut all = Vec::new();
         loop {
-            let ids = in_tx!(self, tx => ops::expire_stale(tx, now, EXPIRE_BATCH))?;
+            let ids = in_tx!(self, tx => ops::expire_stale(&mut tx, now, EXPIRE_BATCH))?;
             let done = (ids.len() as i64) < EXPIRE_BATCH;
             all.extend(ids);
             if done {
@@ -577,6 +673,6 @@ impl Store {
     /// Deletes raw (unmasked) conversations whose retention ended by `now` and records one
     /// `purged` event naming the drafts. Returns their ids (empty: nothing to purge, no event).
     pub async fn purge_raw(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        in_tx!(self, tx => ops::purge_raw(tx, now))
+        in_tx!(self, tx => ops::purge_raw(&mut tx, now))
     }
 }

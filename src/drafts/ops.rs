@@ -1,6 +1,10 @@
-//! Writing operations, written once for both databases: each runs inside one transaction that
-//! first locks the chain head, so appends are serialized and a draft's new state and its
-//! events commit together or not at all.
+//! Writing operations, written once for both databases. Each runs inside one transaction: a
+//! draft's new state and its events commit together or not at all.
+//!
+//! Every writing transaction locks the chain head first (draft rows after it): appends are
+//! serialized, the chain never forks, and with one lock order there is no deadlock between
+//! a batch of the group-commit writer, the expiry sweep, or another replica's writer. The
+//! head is read once per transaction and kept by it, so later jobs of a batch do not ask again.
 
 use std::future::Future;
 
@@ -21,22 +25,27 @@ pub(crate) struct Head {
 pub(crate) trait WriteTx: Send + Sized {
     /// Locks the chain head for the rest of the transaction and returns it.
     fn lock_head(&mut self) -> impl Future<Output = Result<Head, StoreError>> + Send;
-    fn set_head(&mut self, head: &Head) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn insert_event(&mut self, e: &RawEvent)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Inserts sealed events (consecutive, following the locked head) and moves the head to
+    /// the last one.
+    fn append_events(
+        &mut self,
+        events: &[RawEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn insert_draft(
         &mut self,
         d: &Draft,
         raw: Option<&str>,
         raw_purge_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn load_draft(
+    /// Reads a draft and locks it until commit (concurrent decisions on it wait here).
+    fn lock_draft(
         &mut self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Draft>, StoreError>> + Send;
     /// Writes status, times, final text, decider, reason and approvals.
     fn update_draft(&mut self, d: &Draft) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Pending drafts with `expires_at <= now`, oldest first, at most `limit`.
+    /// Pending drafts with `expires_at <= now`, oldest first, at most `limit`, locked;
+    /// drafts locked by a concurrent decision are skipped.
     fn stale_pending(
         &mut self,
         now: DateTime<Utc>,
@@ -48,65 +57,80 @@ pub(crate) trait WriteTx: Send + Sized {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn rollback(self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A backend that can open writing transactions.
+pub(crate) trait Begin: Clone + Send + Sync + 'static {
+    type Tx: WriteTx + 'static;
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+}
+
+/// Seals `events` onto the (locked) head and writes them.
 async fn append<T: WriteTx>(
     tx: &mut T,
-    head: &mut Head,
     at: DateTime<Utc>,
     events: Vec<PendingEvent>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut out = Vec::with_capacity(events.len());
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = tx.lock_head().await?;
+    let (mut seq, mut hash) = (head.seq, head.hash);
+    let mut sealed = Vec::with_capacity(events.len());
     for e in events {
         let raw = audit::seal(
-            head.seq,
-            &head.hash,
+            seq,
+            &hash,
             at,
             &e.actor,
-            e.action,
+            &e.action,
             e.draft_id.as_deref(),
             &e.payload,
         );
-        tx.insert_event(&raw).await?;
-        head.seq = raw.seq;
-        head.hash = raw.hash.clone();
-        out.push(raw.into_event()?);
+        seq = raw.seq;
+        hash = raw.hash.clone();
+        sealed.push(raw);
     }
-    Ok(out)
+    tx.append_events(&sealed).await?;
+    sealed.into_iter().map(RawEvent::into_event).collect()
 }
 
+// The operations below write inside `tx` and leave commit or rollback to the caller (the
+// group-commit writer, or a one-off transaction). They fail with `StoreError::Db` only when
+// the transaction must be rolled back; any other error happens before a write, except a
+// decision on a draft past its TTL, whose expiry is written and must be committed.
+
 pub(crate) async fn insert_draft<T: WriteTx>(
-    mut tx: T,
-    draft: Draft,
+    tx: &mut T,
+    draft: &Draft,
     actor: &Actor,
     raw: Option<&str>,
     raw_purge_at: Option<DateTime<Utc>>,
 ) -> Result<Draft, StoreError> {
-    let mut head = tx.lock_head().await?;
-    tx.insert_draft(&draft, raw, raw_purge_at).await?;
+    tx.lock_head().await?;
+    tx.insert_draft(draft, raw, raw_purge_at).await?;
     let event = PendingEvent {
         actor: actor.clone(),
-        action: "suggested",
+        action: "suggested".into(),
         draft_id: Some(draft.id.clone()),
         payload: state::suggested_payload(&draft.suggestion),
     };
-    append(&mut tx, &mut head, draft.created_at, vec![event]).await?;
-    tx.set_head(&head).await?;
-    tx.commit().await?;
-    Ok(draft)
+    append(tx, draft.created_at, vec![event]).await?;
+    Ok(draft.clone())
 }
 
 pub(crate) async fn decide<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     id: &str,
     actor: &Actor,
     decision: Decision,
     second_approval_categories: &[String],
 ) -> Result<Draft, StoreError> {
-    // The head lock comes first: whoever holds it sees the draft as the last writer left it.
-    let mut head = tx.lock_head().await?;
+    // Whoever holds the lock sees the draft as the last decision left it.
+    tx.lock_head().await?;
     let draft = tx
-        .load_draft(id)
+        .lock_draft(id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
     let now = audit::now();
@@ -116,9 +140,7 @@ pub(crate) async fn decide<T: WriteTx>(
         expired_instead,
     } = state::decide(draft, actor, decision, now, second_approval_categories)?;
     tx.update_draft(&draft).await?;
-    append(&mut tx, &mut head, now, events).await?;
-    tx.set_head(&head).await?;
-    tx.commit().await?;
+    append(tx, now, events).await?;
     if expired_instead {
         return Err(StoreError::Conflict {
             id: draft.id,
@@ -129,7 +151,7 @@ pub(crate) async fn decide<T: WriteTx>(
 }
 
 pub(crate) async fn record<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     actor: &Actor,
     action: &str,
     draft_id: Option<&str>,
@@ -138,58 +160,49 @@ pub(crate) async fn record<T: WriteTx>(
     if action.trim().is_empty() {
         return Err(StoreError::Invalid("an audit event needs an action".into()));
     }
-    let mut head = tx.lock_head().await?;
-    let raw = audit::seal(
-        head.seq,
-        &head.hash,
-        audit::now(),
-        actor,
-        action,
-        draft_id,
-        &payload,
-    );
-    tx.insert_event(&raw).await?;
-    head.seq = raw.seq;
-    head.hash = raw.hash.clone();
-    tx.set_head(&head).await?;
-    tx.commit().await?;
-    raw.into_event()
+    let event = PendingEvent {
+        actor: actor.clone(),
+        action: action.to_string(),
+        draft_id: draft_id.map(str::to_string),
+        payload,
+    };
+    let mut out = append(tx, audit::now(), vec![event]).await?;
+    out.pop()
+        .ok_or_else(|| StoreError::Db("the appended event was not returned".into()))
 }
 
-/// Expires up to `limit` stale drafts in one transaction; returns their ids.
+/// Expires up to `limit` stale drafts; returns their ids.
 pub(crate) async fn expire_stale<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
-    let mut head = tx.lock_head().await?;
+    tx.lock_head().await?;
     let stale = tx.stale_pending(now, limit).await?;
     let mut ids = Vec::with_capacity(stale.len());
+    let mut events = Vec::with_capacity(stale.len());
     for draft in stale {
         let t = state::expire_stale(draft, now);
         tx.update_draft(&t.draft).await?;
-        append(&mut tx, &mut head, now, t.events).await?;
+        events.extend(t.events);
         ids.push(t.draft.id);
     }
-    if !ids.is_empty() {
-        tx.set_head(&head).await?;
-    }
-    tx.commit().await?;
+    append(tx, now, events).await?;
     Ok(ids)
 }
 
 pub(crate) async fn purge_raw<T: WriteTx>(
-    mut tx: T,
+    tx: &mut T,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
-    let mut head = tx.lock_head().await?;
+    tx.lock_head().await?;
     let ids = tx.purge_raw(now).await?;
     if !ids.is_empty() {
         let event = PendingEvent {
             actor: Actor::system(),
-            action: "purged",
+            action: "purged".into(),
             draft_id: None,
             payload: serde_json::json!({
                 "what": "raw_conversation",
@@ -197,9 +210,7 @@ pub(crate) async fn purge_raw<T: WriteTx>(
                 "count": ids.len(),
             }),
         };
-        append(&mut tx, &mut head, now, vec![event]).await?;
-        tx.set_head(&head).await?;
+        append(tx, now, vec![event]).await?;
     }
-    tx.commit().await?;
     Ok(ids)
 }

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use super::audit::{EventFilter, RawEvent};
-use super::ops::{Head, WriteTx};
+use super::ops::{Begin, Head, WriteTx};
 use super::row::{self, Dialect, DraftRow, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
 use super::{Draft, StoreError};
 
@@ -69,6 +69,13 @@ pub(crate) struct PgStore {
     pool: PgPool,
 }
 
+/// For modules with their own tables (FAQ jobs).
+impl PgStore {
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
 impl PgStore {
     /// Connects to `url` and runs the migrations. The password, if any, is never echoed.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -87,15 +94,6 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migrate(format!("PostgreSQL: {e}")))?;
         Ok(PgStore { pool })
-    }
-
-    pub async fn begin(&self) -> Result<PgTx, StoreError> {
-        let tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(db("starting a write transaction"))?;
-        Ok(PgTx(tx))
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
@@ -176,46 +174,91 @@ impl PgStore {
     }
 }
 
-pub(crate) struct PgTx(Transaction<'static, Postgres>);
+impl Begin for PgStore {
+    type Tx = PgTx;
+
+    async fn begin(&self) -> Result<PgTx, StoreError> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("starting a write transaction"))?;
+        Ok(PgTx(tx, None))
+    }
+}
+
+/// The transaction, and the chain head once this transaction has locked it.
+pub(crate) struct PgTx(Transaction<'static, Postgres>, Option<Head>);
 
 impl WriteTx for PgTx {
     async fn lock_head(&mut self) -> Result<Head, StoreError> {
+        if let Some(head) = &self.1 {
+            return Ok(head.clone()); // locked already: later jobs of a batch skip the trip
+        }
         let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")
             .fetch_one(&mut *self.0)
             .await
             .map_err(db("reading the chain head"))?;
-        Ok(Head {
+        let head = Head {
             seq: row.try_get("seq").map_err(db("reading the chain head"))?,
             hash: row.try_get("hash").map_err(db("reading the chain head"))?,
-        })
+        };
+        self.1 = Some(head.clone());
+        Ok(head)
     }
 
-    async fn set_head(&mut self, head: &Head) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.seq)
-            .bind(&head.hash)
+    async fn append_events(&mut self, events: &[RawEvent]) -> Result<(), StoreError> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        // One round trip for the events and the head: the head lock is held meanwhile.
+        let mut sql = format!("WITH ins AS (INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ");
+        for k in 0..events.len() {
+            let b = k * 9;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        let n = events.len() * 9;
+        sql.push_str(&format!(
+            ") UPDATE chain_head SET seq = ${}, hash = ${} WHERE id = 1",
+            n + 1,
+            n + 2
+        ));
+        let mut q = sqlx::query(&sql);
+        for e in events {
+            q = q
+                .bind(e.seq)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.role)
+                .bind(&e.action)
+                .bind(&e.draft_id)
+                .bind(&e.payload)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.bind(last.seq)
+            .bind(&last.hash)
             .execute(&mut *self.0)
             .await
-            .map_err(db("moving the chain head"))?;
-        Ok(())
-    }
-
-    async fn insert_event(&mut self, e: &RawEvent) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(e.seq)
-        .bind(e.at)
-        .bind(&e.actor)
-        .bind(&e.role)
-        .bind(&e.action)
-        .bind(&e.draft_id)
-        .bind(&e.payload)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db("appending an audit event"))?;
+            .map_err(db("appending audit events"))?;
+        self.1 = Some(Head {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        });
         Ok(())
     }
 
@@ -251,12 +294,14 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
-    async fn load_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(db("reading a draft"))?;
+    async fn lock_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db("reading a draft"))?;
         row.as_ref().map(draft_row).transpose()
     }
 
@@ -286,7 +331,7 @@ impl WriteTx for PgTx {
     ) -> Result<Vec<Draft>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {DRAFT_COLUMNS} FROM drafts WHERE status = 'pending' AND expires_at <= $1 \
-             ORDER BY expires_at, id LIMIT $2"
+             ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
         ))
         .bind(now)
         .bind(limit)
@@ -316,5 +361,9 @@ impl WriteTx for PgTx {
 
     async fn commit(self) -> Result<(), StoreError> {
         self.0.commit().await.map_err(db("committing"))
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.0.rollback().await.map_err(db("rolling back"))
     }
 }

@@ -117,6 +117,14 @@ pub(crate) fn event_query(
             Param::Text(actor.clone()),
         );
     }
+    if let Some(agent) = &filter.agent {
+        next(
+            &mut sql,
+            &mut params,
+            &|n| format!("draft_id IN (SELECT id FROM drafts WHERE agent = ${n})"),
+            Param::Text(agent.clone()),
+        );
+    }
     if let Some(action) = &filter.action {
         next(
             &mut sql,

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::audit::{fmt_time, parse_time, EventFilter, RawEvent};
-use super::ops::{Head, WriteTx};
+use super::ops::{Begin, Head, WriteTx};
 use super::row::{self, Dialect, DraftRow, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
 use super::{Draft, StoreError};
 
@@ -24,8 +24,8 @@ fn db(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 fn time(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
     let s: String = row.try_get(col).map_err(db("reading a time"))?;
     parse_time(&s).ok_or_else(|| StoreError::Corrupt {
-        table: "sqlite",
-        key: col.to_string(),
+        table: "drafts or audit_events",
+        key: format!("column {col}"),
         message: format!("`{s}` is not an RFC 3339 time"),
     })
 }
@@ -80,6 +80,14 @@ pub(crate) struct SqliteStore {
     reader: SqlitePool,
 }
 
+/// For modules with their own tables (FAQ jobs).
+impl SqliteStore {
+    /// The writer and reader pools.
+    pub(crate) fn pools(&self) -> (&SqlitePool, &SqlitePool) {
+        (&self.writer, &self.reader)
+    }
+}
+
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -115,17 +123,6 @@ impl SqliteStore {
             .await
             .map_err(open_err)?;
         Ok(SqliteStore { writer, reader })
-    }
-
-    pub async fn begin(&self) -> Result<SqliteTx, StoreError> {
-        // IMMEDIATE takes the write lock now: reading the head and writing the next link
-        // can never be split by another writer, even one in another process.
-        let tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db("starting a write transaction"))?;
-        Ok(SqliteTx(tx))
     }
 
     pub async fn get_draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
@@ -207,46 +204,71 @@ impl SqliteStore {
     }
 }
 
-pub(crate) struct SqliteTx(Transaction<'static, Sqlite>);
+impl Begin for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
+        // IMMEDIATE takes the write lock now: reading the head and writing the next link
+        // can never be split by another writer, even one in another process.
+        let tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db("starting a write transaction"))?;
+        Ok(SqliteTx(tx, None))
+    }
+}
+
+/// The transaction, and the chain head once this transaction has locked it.
+pub(crate) struct SqliteTx(Transaction<'static, Sqlite>, Option<Head>);
 
 impl WriteTx for SqliteTx {
     async fn lock_head(&mut self) -> Result<Head, StoreError> {
+        if let Some(head) = &self.1 {
+            return Ok(head.clone()); // locked already: later jobs of a batch skip the trip
+        }
         let row = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
             .fetch_one(&mut *self.0)
             .await
             .map_err(db("reading the chain head"))?;
-        Ok(Head {
+        let head = Head {
             seq: row.try_get("seq").map_err(db("reading the chain head"))?,
             hash: row.try_get("hash").map_err(db("reading the chain head"))?,
-        })
+        };
+        self.1 = Some(head.clone());
+        Ok(head)
     }
 
-    async fn set_head(&mut self, head: &Head) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(head.seq)
-            .bind(&head.hash)
+    async fn append_events(&mut self, events: &[RawEvent]) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query(&format!(
+                "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(e.seq)
+            .bind(fmt_time(e.at))
+            .bind(&e.actor)
+            .bind(&e.role)
+            .bind(&e.action)
+            .bind(&e.draft_id)
+            .bind(&e.payload)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
             .execute(&mut *self.0)
             .await
-            .map_err(db("moving the chain head"))?;
-        Ok(())
-    }
-
-    async fn insert_event(&mut self, e: &RawEvent) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(e.seq)
-        .bind(fmt_time(e.at))
-        .bind(&e.actor)
-        .bind(&e.role)
-        .bind(&e.action)
-        .bind(&e.draft_id)
-        .bind(&e.payload)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db("appending an audit event"))?;
+            .map_err(db("appending an audit event"))?;
+        }
+        if let Some(last) = events.last() {
+            sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(last.seq)
+                .bind(&last.hash)
+                .execute(&mut *self.0)
+                .await
+                .map_err(db("moving the chain head"))?;
+            self.1 = Some(Head {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -282,7 +304,7 @@ impl WriteTx for SqliteTx {
         Ok(())
     }
 
-    async fn load_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
+    async fn lock_draft(&mut self, id: &str) -> Result<Option<Draft>, StoreError> {
         let row = sqlx::query(&format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *self.0)
@@ -347,5 +369,9 @@ impl WriteTx for SqliteTx {
 
     async fn commit(self) -> Result<(), StoreError> {
         self.0.commit().await.map_err(db("committing"))
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.0.rollback().await.map_err(db("rolling back"))
     }
 }

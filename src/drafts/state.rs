@@ -22,7 +22,7 @@ pub enum Origin {
 #[derive(Debug, Clone)]
 pub(crate) struct PendingEvent {
     pub actor: Actor,
-    pub action: &'static str,
+    pub action: String,
     pub draft_id: Option<String>,
     pub payload: Value,
 }
@@ -112,7 +112,7 @@ pub(crate) fn suggested_payload(d: &NewDraft) -> Value {
 fn expire(mut draft: Draft, now: DateTime<Utc>) -> (Draft, PendingEvent) {
     let event = PendingEvent {
         actor: Actor::system(),
-        action: "expired",
+        action: "expired".into(),
         draft_id: Some(draft.id.clone()),
         payload: json!({
             "created_at": draft.created_at,
@@ -197,7 +197,7 @@ pub(crate) fn decide(
 fn reject(mut draft: Draft, actor: &Actor, reason: String, now: DateTime<Utc>) -> Transition {
     let event = PendingEvent {
         actor: actor.clone(),
-        action: "rejected",
+        action: "rejected".into(),
         draft_id: Some(draft.id.clone()),
         payload: json!({
             "reason": reason,
@@ -293,7 +293,7 @@ fn approve(
     if let Some(reason) = &override_reason {
         events.push(PendingEvent {
             actor: actor.clone(),
-            action: "overridden",
+            action: "overridden".into(),
             draft_id: Some(id.clone()),
             payload: json!({
                 "override_reason": reason,
@@ -345,7 +345,7 @@ fn approve(
     };
     events.push(PendingEvent {
         actor: actor.clone(),
-        action,
+        action: action.into(),
         draft_id: Some(id),
         payload,
     });

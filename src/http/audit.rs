@@ -38,8 +38,16 @@ pub struct EventQuery {
 impl EventQuery {
     fn filter(&self) -> Result<EventFilter, ApiError> {
         Ok(EventFilter {
-            from: self.from.as_deref().map(|s| parse_time(s, false)).transpose()?,
-            to: self.to.as_deref().map(|s| parse_time(s, true)).transpose()?,
+            from: self
+                .from
+                .as_deref()
+                .map(|s| parse_time(s, false))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|s| parse_time(s, true))
+                .transpose()?,
             actor: self.actor.clone().filter(|s| !s.is_empty()),
             action: self.action.clone().filter(|s| !s.is_empty()),
             draft_id: self.draft_id.clone().filter(|s| !s.is_empty()),
@@ -54,9 +62,14 @@ fn parse_time(s: &str, upper: bool) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request(format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time")))?;
-    let day = if upper { day.succ_opt().unwrap_or(day) } else { day };
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time"))
+    })?;
+    let day = if upper {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
     Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
 }
 
@@ -66,8 +79,13 @@ pub async fn events(
     Query(q): Query<EventQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(&actor, AUDITORS)?;
-    let page = app.store.list_events(&q.filter()?, q.after, q.limit.unwrap_or(50)).await?;
-    Ok(Json(json!({ "events": page.events, "next_after": page.next_after })))
+    let page = app
+        .store
+        .list_events(&q.filter()?, q.after, q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(
+        json!({ "events": page.events, "next_after": page.next_after }),
+    ))
 }
 
 /// The export is itself audited (`exported`, with the filter and the count).
@@ -80,20 +98,41 @@ pub async fn export(
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => ExportFormat::Csv,
         "jsonl" => ExportFormat::Jsonl,
-        other => return Err(ApiError::bad_request(format!("unknown export format `{other}`: use csv or jsonl"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown export format `{other}`: use csv or jsonl"
+            )))
+        }
     };
     let mut body: Vec<u8> = Vec::new();
-    app.store.export(&actor, &q.filter()?, format, &mut body).await?;
+    app.store
+        .export(&actor, &q.filter()?, format, &mut body)
+        .await?;
     let (mime, ext) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
     };
-    let name = format!("attachment; filename=\"kefu-audit-{}.{ext}\"", Utc::now().format("%Y%m%d-%H%M%S"));
-    Ok(([(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, name)], body).into_response())
+    let name = format!(
+        "attachment; filename=\"kefu-audit-{}.{ext}\"",
+        Utc::now().format("%Y%m%d-%H%M%S")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response())
 }
 
-pub async fn verify(State(app): State<AppState>, Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
+pub async fn verify(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Value>, ApiError> {
     require(&actor, AUDITORS)?;
     let report = app.store.verify().await?;
-    Ok(Json(serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
 }

@@ -5,6 +5,7 @@ mod audit;
 pub mod console;
 pub mod error;
 mod extract;
+mod faq;
 mod routes;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/admin/reload", post(routes::reload))
+        .merge(faq::routes())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

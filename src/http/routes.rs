@@ -61,9 +61,13 @@ pub async fn suggest(
         return Ok(Json(suggestion).into_response());
     }
     if req.turns().is_empty() {
-        return Err(ApiError::bad_request(pipeline::SuggestError::NoMessage.to_string()));
+        return Err(ApiError::bad_request(
+            pipeline::SuggestError::NoMessage.to_string(),
+        ));
     }
-    Ok(Sse::new(suggest_events(app, req, actor)).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(suggest_events(app, req, actor))
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// The pipeline runs inside the event stream itself: when the client goes away the stream is
@@ -101,7 +105,9 @@ fn suggest_events(
 }
 
 fn delta_event(text: &str) -> Event {
-    Event::default().event("delta").data(json!({ "text": text }).to_string())
+    Event::default()
+        .event("delta")
+        .data(json!({ "text": text }).to_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +124,12 @@ pub async fn check(
     Caller(_actor): Caller,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Json<CheckResult> {
-    Json(app.compliance.check(&req.text, &Grounding { sources: req.sources }))
+    Json(app.compliance.check(
+        &req.text,
+        &Grounding {
+            sources: req.sources,
+        },
+    ))
 }
 
 pub async fn get_draft(
@@ -150,7 +161,10 @@ pub async fn list_drafts(
         None => None,
     };
     let agent = (actor.role == Role::Agent).then_some(actor.name.as_str());
-    let drafts = app.store.list_drafts(status, agent, q.limit.unwrap_or(50)).await?;
+    let drafts = app
+        .store
+        .list_drafts(status, agent, q.limit.unwrap_or(50))
+        .await?;
     Ok(Json(json!({ "drafts": drafts })))
 }
 
@@ -160,10 +174,9 @@ pub async fn snippet(
     Caller(_actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let s = app
-        .knowledge
-        .snippet(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no snippet `{id}` in the knowledge in force")))?;
+    let s = app.knowledge.snippet(&id).ok_or_else(|| {
+        ApiError::not_found(format!("no snippet `{id}` in the knowledge in force"))
+    })?;
     Ok(Json(json!({
         "id": s.id, "doc_id": s.doc_id, "title": s.title, "kind": s.kind, "text": s.text,
         "source": s.source, "valid_from": s.valid_from, "valid_to": s.valid_to,
@@ -192,10 +205,16 @@ pub async fn approve(
         ApproveRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_json", format!("invalid approve body: {e}"))
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("invalid approve body: {e}"),
+            )
         })?
     };
-    Ok(Json(review::approve(&app, &id, &actor, req.text, req.override_reason).await?))
+    Ok(Json(
+        review::approve(&app, &id, &actor, req.text, req.override_reason).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,7 +233,10 @@ pub async fn reject(
 }
 
 /// Reloads knowledge, rules and prompts; each keeps its previous version when its new one fails.
-pub async fn reload(State(app): State<AppState>, Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
+pub async fn reload(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Value>, ApiError> {
     require(&actor, &[Role::Admin])?;
     let report = app.reload_all(&actor).await;
     Ok(Json(report))

@@ -11,8 +11,9 @@ use tantivy::{Index, IndexWriter, Searcher, TantivyDocument};
 
 use super::tokenize::{GramTokenizer, JiebaTokenizer, GRAMS, WORDS};
 use super::{KnowledgeError, Snippet};
+use crate::conversation::Platform;
 
-/// Term in the platform / sku filter fields for "not restricted".
+/// Term in the sku filter field for "not restricted".
 pub const ANY: &str = "*";
 
 #[derive(Clone, Copy)]
@@ -65,6 +66,13 @@ pub fn sku_key(s: &str) -> String {
 pub struct Built {
     pub searcher: Searcher,
     pub fields: Fields,
+    /// Snippet position of each document, per segment (read once: opening the fast-field
+    /// column per hit costs more than the search itself).
+    pub ords: Vec<Vec<u32>>,
+    /// Which filters can exclude anything at all (the others are skipped at query time).
+    pub any_platform_limit: bool,
+    pub any_sku_limit: bool,
+    pub any_valid_from: bool,
 }
 
 /// Which text goes into the index.
@@ -74,6 +82,8 @@ pub struct IndexShape {
     pub titles: bool,
     /// Character bigram fields.
     pub grams: bool,
+    /// jieba's HMM guessing of unknown words.
+    pub hmm: bool,
 }
 
 fn index_err(what: &str) -> impl Fn(tantivy::TantivyError) -> KnowledgeError + '_ {
@@ -93,6 +103,7 @@ pub fn build(
         JiebaTokenizer {
             jieba,
             search_mode: true,
+            hmm: shape.hmm,
         },
     );
     index.tokenizers().register(GRAMS, GramTokenizer);
@@ -121,10 +132,13 @@ pub fn build(
             }
             doc.add_text(f.body_grams, &s.text);
         }
-        if s.platforms.is_empty() {
-            doc.add_text(f.platform, ANY);
-        }
-        for p in &s.platforms {
+        // Every platform a snippet shows on is listed, so the filter is one posting list.
+        let platforms: &[Platform] = if s.platforms.is_empty() {
+            &Platform::ALL
+        } else {
+            &s.platforms
+        };
+        for p in platforms {
             doc.add_text(f.platform, p.as_str());
         }
         if s.skus.is_empty() {
@@ -150,8 +164,25 @@ pub fn build(
         .reload_policy(tantivy::ReloadPolicy::Manual)
         .try_into()
         .map_err(index_err("could not open the index reader"))?;
+    let searcher = reader.searcher();
+    let mut ords = Vec::with_capacity(searcher.segment_readers().len());
+    for segment in searcher.segment_readers() {
+        let column = segment
+            .fast_fields()
+            .u64("ord")
+            .map_err(index_err("could not read the snippet number column"))?;
+        ords.push(
+            (0..segment.max_doc())
+                .map(|doc| column.first(doc).map_or(u32::MAX, |o| o as u32))
+                .collect(),
+        );
+    }
     Ok(Built {
-        searcher: reader.searcher(),
+        searcher,
+        ords,
         fields: f,
+        any_platform_limit: snippets.iter().any(|s| !s.platforms.is_empty()),
+        any_sku_limit: snippets.iter().any(|s| !s.skus.is_empty()),
+        any_valid_from: snippets.iter().any(|s| s.valid_from.is_some()),
     })
 }

@@ -203,7 +203,8 @@ fn toml_to_json(v: toml::Value) -> serde_json::Value {
 }
 
 fn line_of_byte(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
+    let head = text.get(..byte.min(text.len())).unwrap_or(text);
+    head.matches('\n').count() + 1
 }
 
 struct Split<'a> {
@@ -211,7 +212,6 @@ struct Split<'a> {
     /// 1-based line where the front matter text starts (after the fence).
     front_line: usize,
     body: &'a str,
-    body_line: usize,
 }
 
 fn split_front_matter(text: &str) -> Result<Split<'_>, (usize, String)> {
@@ -225,13 +225,11 @@ fn split_front_matter(text: &str) -> Result<Split<'_>, (usize, String)> {
                 front: None,
                 front_line: 0,
                 body: text,
-                body_line: 1,
             })
         }
     };
     let rest_start = (first_end + 1).min(text.len());
     let mut pos = rest_start;
-    let mut line_no = 2;
     while pos < text.len() {
         let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
         if text[pos..end].trim_end() == fence {
@@ -240,11 +238,9 @@ fn split_front_matter(text: &str) -> Result<Split<'_>, (usize, String)> {
                 front: Some((lang, &text[rest_start..pos])),
                 front_line: 2,
                 body: &text[body_start..],
-                body_line: line_no + 1,
             });
         }
         pos = end + 1;
-        line_no += 1;
     }
     Err((
         1,
@@ -421,7 +417,6 @@ pub fn parse_markdown(rel: &str, text: &str) -> Result<Vec<Snippet>, LoadError> 
         target.push_str(line);
         target.push('\n');
     }
-    let _ = split.body_line;
     let title = fm
         .title
         .as_deref()

@@ -5,6 +5,19 @@
 //!   a malformed file is reported in [`LoadReport::errors`] and skipped.
 //! * [`KnowledgeBase::search`] is synchronous CPU work: async callers run it in `spawn_blocking`.
 //! * [`KnowledgeBase::reload`] swaps the whole index atomically: a search sees the old or the new one.
+//!
+//! Method (see [`SearchOptions`]): jieba (search mode, core e-commerce words plus the folder's
+//! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
+//! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
+//! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
+//! The query is a flat union of boosted terms, which Tantivy prunes (block-max WAND);
+//! candidates are re-ranked by the share of concepts they cover.
+//!
+//! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
+//! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
+//! products are never restricted (customers compare models) but the page's own product is
+//! boosted. Dates: before `valid_from` never shown; after `valid_to` still shown, marked
+//! `expired` and down-weighted so it ranks below current snippets of similar relevance.
 
 pub mod eval;
 mod index;
@@ -132,6 +145,8 @@ pub struct SearchOptions {
     pub user_dict: bool,
     /// Expand queries with `synonyms.txt`.
     pub synonyms: bool,
+    /// Also expand with the built-in e-commerce lexicon (needs `synonyms`).
+    pub lexicon: bool,
     /// Colloquial normalization, chit-chat removal and stop words.
     pub understand: bool,
     /// Character bigram fields (typos, nicknames, words jieba splits differently).
@@ -140,16 +155,26 @@ pub struct SearchOptions {
     pub titles: bool,
     /// Tokenize queries in jieba's search mode too (sub-words of long words).
     pub query_search_mode: bool,
+    /// jieba's HMM guessing of unknown words (off: chat fragments stay single characters
+    /// instead of becoming made-up words that match nothing).
+    pub hmm: bool,
     pub title_boost: f32,
     pub body_boost: f32,
     /// Weight of a bigram relative to a word from the same turn.
     pub gram_weight: f32,
+    /// Weight of a one-character word's match inside longer words (n-gram field).
+    pub char_weight: f32,
     /// Weight of a synonym relative to the word it expands.
     pub synonym_weight: f32,
     /// Each earlier customer turn weighs this much of the next one.
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
     pub agent_weight: f32,
+    /// Candidates fetched before re-ranking.
+    pub rerank_depth: usize,
+    /// Exponent of the share of query concepts a candidate covers, multiplied into its score
+    /// (0 disables the re-ranking).
+    pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// Score factor of the product whose SKU is the request's SKU.
@@ -164,19 +189,24 @@ impl Default for SearchOptions {
         SearchOptions {
             user_dict: true,
             synonyms: true,
+            lexicon: true,
             understand: true,
             grams: true,
             titles: true,
             query_search_mode: true,
-            title_boost: 2.0,
+            hmm: false,
+            title_boost: 1.0,
             body_boost: 1.0,
-            gram_weight: 0.5,
-            synonym_weight: 0.5,
+            gram_weight: 0.2,
+            char_weight: 0.5,
+            synonym_weight: 1.0,
             turn_decay: 0.5,
             agent_weight: 0.3,
+            rerank_depth: 30,
+            coverage_rerank: 1.0,
             expired_penalty: 0.5,
             sku_boost: 1.3,
-            no_answer_coverage: 0.5,
+            no_answer_coverage: 0.1,
         }
     }
 }
@@ -188,16 +218,21 @@ impl SearchOptions {
         SearchOptions {
             user_dict: false,
             synonyms: false,
+            lexicon: false,
             understand: false,
             grams: false,
             titles: false,
             query_search_mode: true,
+            hmm: true,
             title_boost: 1.0,
             body_boost: 1.0,
             gram_weight: 0.0,
+            char_weight: 0.0,
             synonym_weight: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
+            rerank_depth: 0,
+            coverage_rerank: 0.0,
             expired_penalty: 1.0,
             sku_boost: 1.0,
             no_answer_coverage: 0.0,
@@ -323,6 +358,18 @@ impl KnowledgeBase {
     /// A short hash of the loaded content, recorded with every draft.
     pub fn version(&self) -> String {
         self.current().version.clone()
+    }
+
+    /// How a request is understood: its concepts, each a list of `(term, weight)` alternatives
+    /// (the customer's words first, then synonyms). For debugging and `kefu search --explain`.
+    pub fn query_terms(&self, req: &SearchRequest) -> Vec<Vec<(String, f32)>> {
+        self.current().query_terms(req)
+    }
+
+    /// No-answer signals for `hits` of `req`: (share of the query's concepts the best hit
+    /// covers, the best hit's score). Used to calibrate [`SearchOptions::no_answer_coverage`].
+    pub fn no_answer_signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
+        self.current().signals(req, hits)
     }
 
     /// The folder this knowledge was loaded from.

@@ -3,7 +3,7 @@
 //! The latest customer turn weighs most, earlier customer turns less, the agent's turns least;
 //! chit-chat and function words weigh nothing; synonyms add their group's other words.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jieba_rs::Jieba;
 
@@ -12,27 +12,28 @@ use super::tokenize::{grams, normalize, words};
 use super::SearchOptions;
 use crate::conversation::{Role, Turn};
 
-/// Where a query term came from; only `Word` terms count towards coverage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    Word,
-    Synonym,
-}
-
+/// One thing the customer asked about: a word, or a synonym group found in the text, with the
+/// terms that express it. Coverage and no-answer detection count concepts, not terms, so a
+/// word with many synonyms does not outweigh two distinct questions.
 #[derive(Debug, Clone)]
-pub struct Term {
-    pub text: String,
-    pub weight: f32,
-    pub source: Source,
+pub struct Concept {
+    /// `(term, weight)`, the customer's own words first.
+    pub terms: Vec<(String, f32)>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Analyzed {
-    /// Word terms (jieba), with synonyms.
-    pub words: Vec<Term>,
+    pub concepts: Vec<Concept>,
     /// Character bigrams of the content text.
-    pub grams: Vec<Term>,
+    pub grams: Vec<(String, f32)>,
 }
+
+/// Turns weighing less than this are ignored.
+const MIN_TURN_WEIGHT: f32 = 0.02;
+/// Turns weighing less than this contribute words but no n-grams.
+const GRAM_MIN_TURN_WEIGHT: f32 = 0.5;
+/// Only the start of a very long turn is read.
+const MAX_TURN_CHARS: usize = 500;
 
 /// Weight of each turn, oldest first.
 fn turn_weights(turns: &[Turn], opts: &SearchOptions) -> Vec<f32> {
@@ -52,17 +53,21 @@ fn turn_weights(turns: &[Turn], opts: &SearchOptions) -> Vec<f32> {
     weights
 }
 
-fn bump(map: &mut HashMap<String, (f32, Source)>, text: &str, weight: f32, source: Source) {
-    let e = map
-        .entry(text.to_string())
-        .or_insert((0.0, Source::Synonym));
-    e.0 = e.0.max(weight);
-    if source == Source::Word {
-        e.1 = Source::Word;
-    }
+type Weights = HashMap<String, f32>;
+
+fn bump(map: &mut Weights, text: &str, weight: f32) {
+    let e = map.entry(text.to_string()).or_insert(0.0);
+    *e = e.max(weight);
 }
 
-/// Turns a conversation into weighted terms.
+fn sorted(m: HashMap<String, f32>) -> Vec<(String, f32)> {
+    let mut v: Vec<(String, f32)> = m.into_iter().collect();
+    // Deterministic order (the index does not care, tests and debugging do).
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// Turns a conversation into weighted concepts.
 pub fn analyze(
     turns: &[Turn],
     jieba: &Jieba,
@@ -71,65 +76,100 @@ pub fn analyze(
     opts: &SearchOptions,
 ) -> Analyzed {
     let weights = turn_weights(turns, opts);
-    let mut word_map: HashMap<String, (f32, Source)> = HashMap::new();
-    let mut gram_map: HashMap<String, (f32, Source)> = HashMap::new();
+    // Concept key → its own terms (weight w) and synonyms (weight w × synonym_weight).
+    let mut concepts: HashMap<String, (Weights, Weights)> = HashMap::new();
+    let mut gram_map: HashMap<String, f32> = HashMap::new();
     for (turn, &w) in turns.iter().zip(&weights) {
-        if w <= 0.0 || turn.text.trim().is_empty() {
+        // Far-back turns weigh next to nothing; a pasted essay must not blow up the query.
+        if w < MIN_TURN_WEIGHT || turn.text.trim().is_empty() {
             continue;
         }
+        let raw: String = turn.text.chars().take(MAX_TURN_CHARS).collect();
         let text = if opts.understand {
-            lang.strip_chitchat(&lang.normalize(&turn.text))
+            lang.strip_chitchat(&lang.normalize(&raw))
         } else {
-            normalize(&turn.text)
+            normalize(&raw)
         };
         let keep = |t: &str| !opts.understand || !lang.is_stopword(t);
-        for t in words(jieba, &text, opts.query_search_mode) {
-            if keep(&t) {
-                bump(&mut word_map, &t, w, Source::Word);
-            }
-        }
-        if opts.grams {
-            for g in grams(&text) {
-                if keep(&g) {
-                    bump(&mut gram_map, &g, w * opts.gram_weight, Source::Word);
-                }
-            }
-        }
+        let tokens: Vec<String> = words(jieba, &text, opts.query_search_mode, opts.hmm)
+            .into_iter()
+            .filter(|t| keep(t))
+            .collect();
+        let mut covered: HashSet<String> = HashSet::new();
         if opts.synonyms && opts.synonym_weight > 0.0 {
-            let sw = w * opts.synonym_weight;
-            for (matched, group) in synonyms.matches(&text) {
-                if !keep(&matched) {
+            let token_set: HashSet<String> = tokens.iter().cloned().collect();
+            for m in synonyms.matches(&text, &token_set) {
+                if !keep(&m.matched) {
                     continue;
                 }
-                for member in group.iter().filter(|m| **m != matched) {
-                    for t in words(jieba, member, false) {
-                        if keep(&t) {
-                            bump(&mut word_map, &t, sw, Source::Synonym);
+                let entry = concepts.entry(format!("\u{1}{}", m.group)).or_default();
+                let own: Vec<String> = words(jieba, &m.matched, opts.query_search_mode, opts.hmm)
+                    .into_iter()
+                    .filter(|t| keep(t))
+                    .collect();
+                for t in &own {
+                    bump(&mut entry.0, t, w);
+                }
+                // Query tokens inside the matched words belong to this concept.
+                for t in &tokens {
+                    if m.matched.contains(t.as_str()) {
+                        covered.insert(t.clone());
+                        bump(&mut entry.0, t, w);
+                    }
+                }
+                for member in m.members.iter().filter(|x| **x != m.matched) {
+                    let whole = member.chars().count();
+                    for t in words(jieba, member, opts.query_search_mode, opts.hmm) {
+                        // A lone character or number cut out of a longer synonym (天 from
+                        // 7天退) does not stand for it.
+                        let n = t.chars().count();
+                        let fragment =
+                            n < whole && (n == 1 || t.chars().all(|c| c.is_ascii_digit()));
+                        if keep(&t) && !fragment {
+                            bump(&mut entry.1, &t, w * opts.synonym_weight);
                         }
                     }
                 }
             }
         }
+        for t in tokens.iter().filter(|t| !covered.contains(*t)) {
+            bump(&mut concepts.entry(t.clone()).or_default().0, t, w);
+        }
+        // The n-gram safety net covers the turns that matter most; older turns match by words
+        // (each gram is a posting list to walk).
+        if opts.grams && w >= GRAM_MIN_TURN_WEIGHT {
+            let token_set: HashSet<&str> = tokens.iter().map(String::as_str).collect();
+            for g in grams(&text) {
+                // A bigram that is also a query word adds cost, not evidence.
+                if keep(&g) && !token_set.contains(g.as_str()) {
+                    bump(&mut gram_map, &g, w * opts.gram_weight);
+                }
+            }
+            // A one-character word also matches the words containing it (修 → 维修, 返修).
+            for t in tokens.iter().filter(|t| t.chars().count() == 1) {
+                if t.chars().all(|c| !c.is_ascii()) {
+                    bump(&mut gram_map, t, w * opts.char_weight);
+                }
+            }
+        }
     }
-    let collect = |m: HashMap<String, (f32, Source)>| {
-        let mut v: Vec<Term> = m
-            .into_iter()
-            .map(|(text, (weight, source))| Term {
-                text,
-                weight,
-                source,
-            })
-            .collect();
-        // Deterministic order (the index does not care, tests and debugging do).
-        v.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.text.cmp(&b.text))
-        });
-        v
-    };
+    let mut keys: Vec<String> = concepts.keys().cloned().collect();
+    keys.sort();
+    let concepts = keys
+        .into_iter()
+        .filter_map(|k| concepts.remove(&k))
+        .map(|(own, mut syn)| {
+            for t in own.keys() {
+                syn.remove(t);
+            }
+            let mut terms = sorted(own);
+            terms.extend(sorted(syn));
+            Concept { terms }
+        })
+        .filter(|c| !c.terms.is_empty())
+        .collect();
     Analyzed {
-        words: collect(word_map),
-        grams: collect(gram_map),
+        concepts,
+        grams: sorted(gram_map),
     }
 }

@@ -1,5 +1,6 @@
 //! One loaded knowledge folder (snippets, index, language) and searching it.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -13,8 +14,8 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
-use super::query::{analyze, Analyzed, Source};
-use super::synonyms::{QueryLanguage, Synonyms};
+use super::query::{analyze, Analyzed};
+use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
 use super::tokenize::{build_jieba, normalize};
 use super::{
     Hit, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
@@ -46,9 +47,16 @@ impl Inner {
             if options.user_dict { dict } else { None },
             options.user_dict,
         );
-        let synonyms = match synonyms {
-            Some(s) if options.synonyms => Synonyms::parse(s),
-            _ => Synonyms::default(),
+        let synonyms = if options.synonyms {
+            let mut text = String::new();
+            if options.lexicon {
+                text.push_str(LEXICON);
+                text.push('\n');
+            }
+            text.push_str(synonyms.unwrap_or(""));
+            Synonyms::parse(&text)
+        } else {
+            Synonyms::default()
         };
         if options.user_dict && options.synonyms {
             // Synonym members are words customers write: let jieba keep them whole.
@@ -71,6 +79,7 @@ impl Inner {
             IndexShape {
                 titles: options.titles,
                 grams: options.grams,
+                hmm: options.hmm,
             },
         )?;
         Ok(Inner {
@@ -83,6 +92,27 @@ impl Inner {
             built,
             options,
         })
+    }
+
+    /// The concepts a request is searched with: each a list of `(term, weight)` alternatives.
+    pub fn query_terms(&self, req: &SearchRequest) -> Vec<Vec<(String, f32)>> {
+        self.analyze(req)
+            .concepts
+            .into_iter()
+            .map(|c| c.terms)
+            .collect()
+    }
+
+    /// The no-answer signals of a response: (coverage of the best hit, its score).
+    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
+        let a = self.analyze(req);
+        match hits.first() {
+            Some(top) => (
+                coverage(&a, &normalize(&format!("{} {}", top.title, top.text))),
+                top.score,
+            ),
+            None => (0.0, 0.0),
+        }
     }
 
     pub fn analyze(&self, req: &SearchRequest) -> Analyzed {
@@ -110,34 +140,20 @@ impl Inner {
         let today = req
             .date
             .unwrap_or_else(|| chrono::Local::now().date_naive());
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (Occur::Must, self.filter(req, today)),
-        ]);
         // Extra candidates so expired snippets can move down without emptying the top k.
-        let limit = req.k * 2 + 10;
-        let top = self
-            .built
-            .searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())
-            .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
+        let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
+        let top = self.candidates(req, today, text_query, limit)?;
         let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let ord = self
-                .built
-                .searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("ord")
-                .map_err(|e| KnowledgeError::Index(format!("snippet number column: {e}")))?
-                .first(addr.doc_id);
-            let Some(s) = ord.and_then(|o| self.snippets.get(o as usize)) else {
-                continue;
-            };
+        for (score, s) in top {
             let expired = s.valid_to.is_some_and(|to| to < today);
             let mut score = score;
             if expired {
                 score *= self.options.expired_penalty;
+            }
+            if self.options.coverage_rerank > 0.0 {
+                // Coordination: a snippet that answers more of what was asked ranks higher.
+                let cov = coverage(&analyzed, &normalize(&format!("{} {}", s.title, s.text)));
+                score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
                 if sku_key(&s.doc_id) == sku_key(sku) {
@@ -157,88 +173,161 @@ impl Inner {
                 valid_to: s.valid_to,
             });
         }
-        // Expired ones go below current ones of similar relevance; ties keep index order.
+        // The expired penalty puts an expired snippet below current ones of similar relevance,
+        // yet lets it lead when it is clearly what was asked (a 618 question after 618).
+        // Ties: current first, then index order.
         hits.sort_by(|a, b| {
-            a.expired
-                .cmp(&b.expired)
-                .then_with(|| b.score.total_cmp(&a.score))
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.expired.cmp(&b.expired))
         });
         hits.truncate(req.k);
         let no_answer = self.no_answer(&analyzed, &hits);
         Ok(SearchResponse { hits, no_answer })
     }
 
+    /// The best `limit` snippets the request may see, with their BM25 scores.
+    ///
+    /// Fast path: the text query alone is a flat union of term scorers, which Tantivy prunes
+    /// with block-max WAND; filters are then applied to a few times `limit` candidates. Only
+    /// when filters reject so many that too few remain does it run the (unprunable) filtered
+    /// intersection.
+    fn candidates(
+        &self,
+        req: &SearchRequest,
+        today: NaiveDate,
+        text_query: Box<dyn Query>,
+        limit: usize,
+    ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+        let searcher = &self.built.searcher;
+        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+            let top = searcher
+                .search(q, &TopDocs::with_limit(n).order_by_score())
+                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
+            let mut out = Vec::with_capacity(top.len());
+            for (score, addr) in top {
+                let ord = self
+                    .built
+                    .ords
+                    .get(addr.segment_ord as usize)
+                    .and_then(|seg| seg.get(addr.doc_id as usize));
+                if let Some(s) = ord.and_then(|&o| self.snippets.get(o as usize)) {
+                    out.push((score, s));
+                }
+            }
+            Ok(out)
+        };
+        let Some(filter) = self.filter(req, today) else {
+            return run(text_query.as_ref(), limit);
+        };
+        let over = limit * 4;
+        let unfiltered = run(text_query.as_ref(), over)?;
+        let exhausted = unfiltered.len() < over;
+        let visible: Vec<(f32, &Snippet)> = unfiltered
+            .into_iter()
+            .filter(|(_, s)| visible(s, req, today))
+            .take(limit)
+            .collect();
+        if visible.len() >= limit || exhausted {
+            return Ok(visible);
+        }
+        let query = BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
+        run(&query, limit)
+    }
+
+    /// A flat union of boosted term queries (all term scorers, so Tantivy can prune). A term
+    /// that appears in several concepts or fields gets one clause with the boosts added.
     fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
         let f = &self.built.fields;
         let o = &self.options;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut boosts: Vec<(Term, f32)> = Vec::new();
+        let mut index: HashMap<Term, usize> = HashMap::new();
         let mut add = |field, text: &str, boost: f32| {
-            if boost > 0.0 {
-                let q = TermQuery::new(
-                    Term::from_field_text(field, text),
-                    IndexRecordOption::WithFreqs,
-                );
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+            if boost <= 0.0 {
+                return;
+            }
+            let term = Term::from_field_text(field, text);
+            match index.get(&term) {
+                Some(&i) => boosts[i].1 += boost,
+                None => {
+                    index.insert(term.clone(), boosts.len());
+                    boosts.push((term, boost));
+                }
             }
         };
-        for t in &a.words {
-            add(f.body_words, &t.text, t.weight * o.body_boost);
-            if o.titles {
-                add(f.title_words, &t.text, t.weight * o.title_boost);
-            }
-        }
-        if o.grams {
-            for t in &a.grams {
-                add(f.body_grams, &t.text, t.weight * o.body_boost);
+        for c in &a.concepts {
+            for (t, w) in &c.terms {
+                add(f.body_words, t, w * o.body_boost);
                 if o.titles {
-                    add(f.title_grams, &t.text, t.weight * o.title_boost);
+                    add(f.title_words, t, w * o.title_boost);
                 }
             }
         }
-        if clauses.is_empty() {
-            None
-        } else {
-            Some(Box::new(BooleanQuery::new(clauses)))
+        if o.grams {
+            for (g, w) in &a.grams {
+                add(f.body_grams, g, w * o.body_boost);
+                if o.titles {
+                    add(f.title_grams, g, w * o.title_boost);
+                }
+            }
         }
+        if boosts.is_empty() {
+            return None;
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
+            .into_iter()
+            .map(|(term, boost)| {
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
+                (Occur::Should, q)
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// Platform, SKU and validity as a zero-score clause: filters must not change the ranking.
-    fn filter(&self, req: &SearchRequest, today: NaiveDate) -> Box<dyn Query> {
-        let f: &Fields = &self.built.fields;
-        let any_of = |field, values: Vec<String>| -> Box<dyn Query> {
-            Box::new(BooleanQuery::new(
-                values
-                    .into_iter()
-                    .map(|v| {
-                        let q: Box<dyn Query> = Box::new(TermQuery::new(
-                            Term::from_field_text(field, &v),
-                            IndexRecordOption::Basic,
-                        ));
-                        (Occur::Should, q)
-                    })
-                    .collect(),
+    /// A filter no snippet could fail is left out (it would only cost time).
+    fn filter(&self, req: &SearchRequest, today: NaiveDate) -> Option<Box<dyn Query>> {
+        let b = &self.built;
+        let f: &Fields = &b.fields;
+        let term = |field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
             ))
         };
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(p) = req.platform {
-            must.push((
-                Occur::Must,
-                any_of(f.platform, vec![ANY.into(), p.as_str().into()]),
-            ));
+        if let Some(p) = req.platform.filter(|_| b.any_platform_limit) {
+            must.push((Occur::Must, term(f.platform, p.as_str())));
         }
         // A snippet restricted to SKUs shows only on those products' pages, or when no SKU is
         // known (the customer may be asking about any of them).
-        if let Some(sku) = req.sku.as_deref().filter(|s| !s.trim().is_empty()) {
-            must.push((Occur::Must, any_of(f.sku, vec![ANY.into(), sku_key(sku)])));
+        if let Some(sku) = req
+            .sku
+            .as_deref()
+            .filter(|s| !s.trim().is_empty() && b.any_sku_limit)
+        {
+            let either = BooleanQuery::new(vec![
+                (Occur::Should, term(f.sku, ANY)),
+                (Occur::Should, term(f.sku, &sku_key(sku))),
+            ]);
+            must.push((Occur::Must, Box::new(either)));
         }
-        must.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Included(Term::from_field_i64(f.valid_from, day_number(today))),
-            )),
-        ));
-        Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(must)), 0.0))
+        if b.any_valid_from {
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_i64(f.valid_from, day_number(today))),
+                )),
+            ));
+        }
+        let inner: Box<dyn Query> = match must.len() {
+            0 => return None,
+            1 => must.pop().map(|(_, q)| q)?,
+            _ => Box::new(BooleanQuery::new(must)),
+        };
+        Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
     /// Whether the best hit fails to cover enough of what the customer asked.
@@ -254,14 +343,19 @@ impl Inner {
     }
 }
 
-/// Share of the query's own word weight (not synonyms) whose words occur in `text`.
+/// Share of the query's concept weight covered by `text`: a concept counts when any of its
+/// terms (its own words or a synonym) occurs in the text.
 pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
     let mut total = 0.0;
     let mut found = 0.0;
-    for t in a.words.iter().filter(|t| t.source == Source::Word) {
-        total += t.weight;
-        if normalized_text.contains(t.text.as_str()) {
-            found += t.weight;
+    for c in &a.concepts {
+        let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
+        total += w;
+        if c.terms
+            .iter()
+            .any(|(t, _)| normalized_text.contains(t.as_str()))
+        {
+            found += w;
         }
     }
     if total <= 0.0 {
@@ -269,4 +363,18 @@ pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
     } else {
         found / total
     }
+}
+
+/// The filters of [`Inner::filter`], on a loaded snippet.
+fn visible(s: &Snippet, req: &SearchRequest, today: NaiveDate) -> bool {
+    let platform_ok = match req.platform {
+        Some(p) => s.platforms.is_empty() || s.platforms.contains(&p),
+        None => true,
+    };
+    let sku_ok = match req.sku.as_deref().filter(|x| !x.trim().is_empty()) {
+        Some(sku) => s.skus.is_empty() || s.skus.iter().any(|x| sku_key(x) == sku_key(sku)),
+        None => true,
+    };
+    let date_ok = s.valid_from.is_none_or(|from| from <= today);
+    platform_ok && sku_ok && date_ok
 }

@@ -1,5 +1,7 @@
 //! Query-side language: colloquial spellings, chit-chat, stop words and synonym groups.
 
+use std::collections::HashSet;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::tokenize::normalize;
@@ -261,6 +263,17 @@ impl Default for QueryLanguage {
     }
 }
 
+/// A synonym group member found in a query.
+pub struct SynonymMatch<'a> {
+    pub matched: String,
+    /// Index of the group (the same group found twice is one concept).
+    pub group: usize,
+    pub members: &'a [String],
+}
+
+/// The built-in e-commerce lexicon (see the file's header).
+pub const LEXICON: &str = include_str!("lexicon.txt");
+
 /// Synonym groups from `synonyms.txt`: one group per line, words separated by spaces,
 /// `#` starts a comment.
 #[derive(Default)]
@@ -313,14 +326,29 @@ impl Synonyms {
     }
 
     /// For each group member found in `normalized` text: the matched member and its group.
-    pub fn matches<'a>(&'a self, normalized: &str) -> Vec<(String, &'a [String])> {
+    /// A one-character or Latin member counts only when it is a whole token of the text
+    /// (修 alone, not inside 修改; ai, not inside mail).
+    pub fn matches<'a>(
+        &'a self,
+        normalized: &str,
+        tokens: &HashSet<String>,
+    ) -> Vec<SynonymMatch<'a>> {
         let Some(ac) = &self.members else {
             return Vec::new();
         };
         ac.find_iter(normalized)
+            .filter(|m| {
+                let found = &normalized[m.start()..m.end()];
+                let short = found.chars().count() == 1 || found.is_ascii();
+                !short || tokens.contains(found)
+            })
             .map(|m| {
-                let group = &self.groups[self.member_group[m.pattern().as_usize()]];
-                (normalized[m.start()..m.end()].to_string(), group.as_slice())
+                let group = self.member_group[m.pattern().as_usize()];
+                SynonymMatch {
+                    matched: normalized[m.start()..m.end()].to_string(),
+                    group,
+                    members: self.groups[group].as_slice(),
+                }
             })
             .collect()
     }
@@ -349,8 +377,8 @@ mod tests {
     fn synonym_groups_match_inside_text() {
         let s = Synonyms::parse("# c\n退款 退钱 推款\n单\n");
         assert_eq!(s.groups().len(), 1);
-        let m = s.matches("我要退钱");
+        let m = s.matches("我要退钱", &HashSet::new());
         assert_eq!(m.len(), 1);
-        assert_eq!(m[0].0, "退钱");
+        assert_eq!(m[0].matched, "退钱");
     }
 }

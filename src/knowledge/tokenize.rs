@@ -141,12 +141,13 @@ fn is_content(word: &str) -> bool {
     word.chars().any(|c| c.is_alphanumeric())
 }
 
-/// Word tokens of already-normalized text. `search` adds jieba's sub-words (运费险 → 运费, 运费险).
-pub fn words(jieba: &Jieba, normalized: &str, search: bool) -> Vec<String> {
+/// Word tokens of already-normalized text. `search` adds jieba's sub-words (运费险 → 运费, 运费险);
+/// `hmm` lets jieba guess unknown words (it glues chat fragments like 钱忘付 into one "word").
+pub fn words(jieba: &Jieba, normalized: &str, search: bool, hmm: bool) -> Vec<String> {
     let tokens = if search {
-        jieba.cut_for_search(normalized, true)
+        jieba.cut_for_search(normalized, hmm)
     } else {
-        jieba.cut(normalized, true)
+        jieba.cut(normalized, hmm)
     };
     tokens
         .into_iter()
@@ -196,6 +197,22 @@ pub fn grams(normalized: &str) -> Vec<String> {
     flush_run(&mut run, &mut out);
     if !ascii.is_empty() {
         out.push(ascii);
+    }
+    out
+}
+
+/// What the n-gram fields index: the bigrams plus every CJK character, so a one-character query
+/// word (修, 退, 票) still finds 维修, 退货, 发票.
+pub fn index_grams(normalized: &str) -> Vec<String> {
+    let mut out = grams(normalized);
+    let chars: Vec<char> = normalized.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        // A lone character is already a token of `grams`.
+        let lone =
+            (i == 0 || !is_cjk(chars[i - 1])) && (i + 1 == chars.len() || !is_cjk(chars[i + 1]));
+        if is_cjk(c) && !lone {
+            out.push(c.to_string());
+        }
     }
     out
 }
@@ -259,13 +276,19 @@ impl TokenStream for VecTokenStream {
 pub struct JiebaTokenizer {
     pub jieba: Arc<Jieba>,
     pub search_mode: bool,
+    pub hmm: bool,
 }
 
 impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(words(&self.jieba, &normalize(text), self.search_mode))
+        VecTokenStream::new(words(
+            &self.jieba,
+            &normalize(text),
+            self.search_mode,
+            self.hmm,
+        ))
     }
 }
 
@@ -277,7 +300,7 @@ impl Tokenizer for GramTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(grams(&normalize(text)))
+        VecTokenStream::new(index_grams(&normalize(text)))
     }
 }
 
@@ -288,7 +311,7 @@ mod tests {
     #[test]
     fn core_words_keep_tuihuo_in_tuihuo_yunfei_shui_chu() {
         let jieba = build_jieba(None, true);
-        let w = words(&jieba, &normalize("退货运费谁出"), true);
+        let w = words(&jieba, &normalize("退货运费谁出"), true, false);
         assert!(w.contains(&"退货".to_string()), "{w:?}");
         assert!(w.contains(&"运费".to_string()), "{w:?}");
     }
@@ -296,8 +319,17 @@ mod tests {
     #[test]
     fn plain_jieba_loses_tuihuo() {
         let jieba = build_jieba(None, false);
-        let w = words(&jieba, "退货运费谁出", true);
+        let w = words(&jieba, "退货运费谁出", true, true);
         assert!(!w.contains(&"退货".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn index_grams_add_single_characters() {
+        let g = index_grams("维修");
+        assert!(
+            g.contains(&"维修".to_string()) && g.contains(&"修".to_string()),
+            "{g:?}"
+        );
     }
 
     #[test]

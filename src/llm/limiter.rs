@@ -30,7 +30,8 @@ pub struct Busy {
 #[derive(Debug)]
 pub struct Admission {
     _permit: OwnedSemaphorePermit,
-    /// Tokens taken from the per-minute budget for this request.
+    /// This request's token estimate, charged to the per-minute budget (give it to
+    /// [`Limiter::settle`] with the tokens really used).
     pub reserved_tokens: u32,
 }
 
@@ -150,29 +151,41 @@ impl Limiter {
                 tokio::time::sleep(wait).await;
             }
         }
-        // Tokens: the estimate plus what earlier requests used beyond theirs.
+        // Tokens: this request's estimate plus what earlier requests used beyond theirs (or
+        // minus what they did not use). What cannot be charged now (beyond the burst, or a
+        // credit larger than the estimate) stays in the balance for later requests, so over
+        // time the limiter is charged what was really used.
         let Some((tpm, burst)) = &self.tpm else {
-            return Ok(Some(0));
+            return Ok(Some(tokens));
         };
         let debt = self.token_debt.swap(0, Ordering::SeqCst);
-        let wanted = (i64::from(tokens) + debt).clamp(0, i64::from(burst.get())) as u32;
-        let Some(n) = NonZeroU32::new(wanted) else {
-            return Ok(Some(0));
+        let want = i64::from(tokens) + debt;
+        let charge = want.clamp(0, i64::from(burst.get()));
+        let carry = want - charge;
+        let Some(n) = u32::try_from(charge).ok().and_then(NonZeroU32::new) else {
+            self.token_debt.fetch_add(carry, Ordering::SeqCst);
+            return Ok(Some(tokens));
         };
         loop {
             match tpm.check_n(n) {
-                Ok(Ok(())) => return Ok(Some(n.get())),
+                Ok(Ok(())) => {
+                    self.token_debt.fetch_add(carry, Ordering::SeqCst);
+                    return Ok(Some(tokens));
+                }
                 Ok(Err(not_until)) => {
                     let wait = not_until.wait_time_from(self.clock.now());
                     if let Err(busy) = self.sleep_or_refuse(wait, deadline, "token rate") {
-                        // Not taken: leave the debt for the next request.
+                        // Nothing taken: the balance stays for the next request.
                         self.token_debt.fetch_add(debt, Ordering::SeqCst);
                         return Err(busy);
                     }
                     tokio::time::sleep(wait).await;
                 }
-                // Cannot happen: `n` is clamped to the burst.
-                Err(_) => return Ok(Some(0)),
+                // Cannot happen: the charge is clamped to the burst.
+                Err(_) => {
+                    self.token_debt.fetch_add(carry, Ordering::SeqCst);
+                    return Ok(Some(tokens));
+                }
             }
         }
     }
@@ -350,21 +363,37 @@ mod tests {
     async fn token_budget_limits_and_usage_is_settled() {
         // 600 tokens a minute: burst 100 tokens, 10 tokens a second.
         let l = Limiter::new(0, 600, 4);
+        let soon = || Instant::now() + Duration::from_millis(100);
         let a = l.admit(Lane::Live, 80, far()).await.unwrap();
         assert_eq!(a.reserved_tokens, 80);
-        // Used only 20 of 80: 60 come back to the next reservation.
-        l.settle(80, 20);
-        let b = l.admit(Lane::Live, 70, far()).await.unwrap();
-        assert_eq!(b.reserved_tokens, 10);
-        // A request larger than the burst takes the whole burst rather than failing.
+        // Used only 20 of 80: the next request is charged 70 - 60 = 10, so it fits at once
+        // (without settlement it would need 50 more tokens, 5 s).
+        l.settle(a.reserved_tokens, 20);
+        let b = l.admit(Lane::Live, 70, soon()).await.unwrap();
+        assert_eq!(b.reserved_tokens, 70);
+        l.settle(b.reserved_tokens, 70);
+        // 90 charged of 100: 50 more do not fit before the deadline.
+        let busy = l.admit(Lane::Live, 50, soon()).await.unwrap_err();
+        assert!(busy.reason.contains("token"), "{busy:?}");
+        // Using more than reserved is charged to the next request.
+        l.settle(10, 60);
+        let busy = l.admit(Lane::Live, 1, soon()).await.unwrap_err();
+        assert!(busy.retry_after > Duration::from_secs(3), "{busy:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_larger_than_the_burst_is_admitted_and_the_rest_carried() {
+        let l = Limiter::new(0, 600, 4);
+        let a = l
+            .admit(Lane::Live, 250, Instant::now() + Duration::from_millis(100))
+            .await
+            .unwrap();
+        assert_eq!(a.reserved_tokens, 250);
+        // 150 tokens carried over: the next request waits for them.
         let busy = l
-            .admit(
-                Lane::Live,
-                10_000,
-                Instant::now() + Duration::from_millis(100),
-            )
+            .admit(Lane::Live, 1, Instant::now() + Duration::from_millis(100))
             .await
             .unwrap_err();
-        assert!(busy.reason.contains("token"), "{busy:?}");
+        assert!(busy.retry_after > Duration::from_secs(9), "{busy:?}");
     }
 }

@@ -89,6 +89,14 @@ pub struct Gateway {
     providers: Vec<Arc<Provider>>,
 }
 
+/// One provider as [`Gateway::provider_status`] reports it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub model: String,
+    pub breaker: BreakerState,
+}
+
 /// How one provider's turn in [`Gateway::generate`] ended, when it did not produce an answer.
 enum Turn {
     /// Never sent or only rate-limited: quota, open breaker, 429s. Try again after this.
@@ -127,6 +135,12 @@ impl Gateway {
                     }
                 }
             };
+            if built.iter().any(|p: &Arc<Provider>| p.name == cfg.name) {
+                tracing::warn!(
+                    "two providers are named `{}`: give each a unique name so logs and status tell them apart",
+                    cfg.name
+                );
+            }
             match Provider::new(cfg, key) {
                 Ok(p) => built.push(Arc::new(p)),
                 Err(e) => tracing::warn!("provider `{}` skipped: {e}", cfg.name),
@@ -152,8 +166,25 @@ impl Gateway {
             .map(|p| p.breaker.state(Instant::now()))
     }
 
+    /// Every provider in use, in order, with its breaker: for health and status pages.
+    pub fn provider_status(&self) -> Vec<ProviderStatus> {
+        let now = Instant::now();
+        self.providers
+            .iter()
+            .map(|p| ProviderStatus {
+                name: p.name.clone(),
+                model: p.model.clone(),
+                breaker: p.breaker.state(now),
+            })
+            .collect()
+    }
+
     /// Generates a completion. With `deltas`, text is sent there as it arrives; the returned
     /// [`Generation`] holds the whole text. Dropping the future cancels the upstream request.
+    ///
+    /// Deadlines are per provider: each one tried gets its `timeout_secs` (quota wait, retries
+    /// and backoff included); streamed answers must also show a first token (answer or
+    /// reasoning) within `first_token_timeout_secs` of each request.
     pub async fn generate(
         &self,
         req: &ChatRequest,
@@ -175,7 +206,7 @@ impl Gateway {
                 .await;
             match turn {
                 Ok(answer) => {
-                    return Ok(Generation {
+                    let g = Generation {
                         text: answer.text,
                         provider: p.name.clone(),
                         model: answer.model.unwrap_or_else(|| p.model.clone()),
@@ -183,7 +214,17 @@ impl Gateway {
                         usage: answer.usage,
                         latency_ms: u64::try_from(started.elapsed().as_millis())
                             .unwrap_or(u64::MAX),
-                    })
+                    };
+                    tracing::info!(
+                        provider = %g.provider,
+                        model = %g.model,
+                        attempts = g.attempts,
+                        latency_ms = g.latency_ms,
+                        prompt_tokens = g.usage.map(|u| u.prompt_tokens),
+                        completion_tokens = g.usage.map(|u| u.completion_tokens),
+                        "generated"
+                    );
+                    return Ok(g);
                 }
                 Err(TurnEnd::Final(e)) => return Err(e),
                 Err(TurnEnd::Next(t)) => {

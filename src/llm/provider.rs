@@ -109,6 +109,11 @@ impl Provider {
         if wire::is_filtered(&finish) {
             return Err(CallError::Empty(format!("finish_reason {finish}")));
         }
+        if wire::is_provider_abort(&finish) {
+            return Err(CallError::Provider(format!(
+                "the provider stopped: finish_reason {finish}"
+            )));
+        }
         let text = stream::strip_think(resp.message_text().unwrap_or(""));
         if text.trim().is_empty() {
             return Err(CallError::Empty(if resp.choices.is_empty() {

@@ -85,9 +85,7 @@ where
                     text.push_str(&visible);
                     if let Some(tx) = deltas {
                         *forwarded = true;
-                        // A listener that went away does not stop the generation: the caller
-                        // still gets the whole text.
-                        let _ = tx.send(visible).await;
+                        forward(tx, visible, deadline).await?;
                     }
                 }
             }
@@ -101,7 +99,7 @@ where
         text.push_str(&rest);
         if let Some(tx) = deltas {
             *forwarded = true;
-            let _ = tx.send(rest).await;
+            forward(tx, rest, deadline).await?;
         }
     }
     let Some(finish) = finish else {
@@ -113,6 +111,12 @@ where
     if wire::is_filtered(&finish) {
         return Err(CallError::Empty(format!("finish_reason {finish}")));
     }
+    if wire::is_provider_abort(&finish) {
+        return Err(CallError::Cut(format!(
+            "the provider stopped after {} characters: finish_reason {finish}",
+            text.chars().count()
+        )));
+    }
     if text.trim().is_empty() {
         return Err(CallError::Empty(format!("no text, finish_reason {finish}")));
     }
@@ -120,6 +124,21 @@ where
         tracing::warn!("the answer was cut at max_tokens (finish_reason length)");
     }
     Ok(Streamed { text, usage, model })
+}
+
+/// Sends a delta. A listener that went away does not stop the generation (the caller still
+/// gets the whole text); one that stops reading is waited for only until the deadline.
+async fn forward(
+    tx: &mpsc::Sender<String>,
+    text: String,
+    deadline: Instant,
+) -> Result<(), CallError> {
+    match timeout_at(deadline, tx.send(text)).await {
+        Ok(_) => Ok(()),
+        Err(_) => Err(CallError::Timeout(
+            "the listener stopped taking deltas until the deadline passed".into(),
+        )),
+    }
 }
 
 fn stream_error(e: OpenAIError) -> CallError {

@@ -62,9 +62,7 @@ impl tower::Service<HttpRequestFactory> for Transport {
                 return Ok(response);
             }
             let retry_after = retry_after(response.headers());
-            // The body of an error is short; a provider that streams one forever is cut by
-            // the caller's deadline.
-            let body = response.text().await.unwrap_or_default();
+            let body = read_capped(response, ERROR_BODY_CAP).await;
             Err(OpenAIError::Boxed(Box::new(HttpStatusError {
                 status: status.as_u16(),
                 retry_after,
@@ -72,6 +70,21 @@ impl tower::Service<HttpRequestFactory> for Transport {
             })))
         })
     }
+}
+
+/// Enough of an error body to explain it; a provider sending more is not read further.
+const ERROR_BODY_CAP: usize = 16 * 1024;
+
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < cap {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    buf.truncate(cap);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// `retry-after-ms`, else `Retry-After` as seconds or as an HTTP date.

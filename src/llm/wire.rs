@@ -159,12 +159,15 @@ impl WireResponse {
     }
 }
 
-/// Finish reasons that mean the answer was withheld, not completed.
+/// Finish reasons that mean the answer was withheld by a content filter.
 pub fn is_filtered(finish_reason: &str) -> bool {
-    matches!(
-        finish_reason,
-        "content_filter" | "sensitive" | "insufficient_system_resource"
-    )
+    matches!(finish_reason, "content_filter" | "sensitive")
+}
+
+/// Finish reasons that mean the provider gave up for its own reasons (DeepSeek stops with
+/// `insufficient_system_resource` when overloaded): worth another try, like a 5xx.
+pub fn is_provider_abort(finish_reason: &str) -> bool {
+    matches!(finish_reason, "insufficient_system_resource" | "error")
 }
 
 #[cfg(test)]

@@ -40,7 +40,12 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://{}", server.addr());
     let app = server.app();
     tokio::spawn(server.run());
-    TestApp { base, client: reqwest::Client::new(), app, data_dir }
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        app,
+        data_dir,
+    }
 }
 
 impl TestApp {
@@ -49,13 +54,24 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(self.url(path)).json(body).send().await.expect("request");
+        let r = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).send().await.expect("request");
+        let r = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }

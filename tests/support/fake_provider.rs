@@ -78,6 +78,9 @@ pub enum Behaviour {
     Empty,
     /// Streams these chunks, then sends `data: {"error": {…}}` mid-stream and ends.
     StreamError { chunks: Vec<String> },
+    /// An SSE stream of these events, each `data: <payload>` sent after its delay; nothing is
+    /// added (send `"[DONE]"` yourself if wanted). For timing cases not covered above.
+    TimedEvents(Vec<(Duration, String)>),
     /// Exactly this status, content type and body, for wire-format cases not covered above.
     Raw {
         status: u16,
@@ -491,6 +494,13 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                 "error": {"message": "upstream overloaded", "type": "server_error", "code": "overloaded"}
             })));
             sse(watch, stream::iter(events))
+        }
+        Behaviour::TimedEvents(events) => {
+            let events = stream::iter(events).then(|(delay, payload)| async move {
+                tokio::time::sleep(delay).await;
+                Bytes::from(format!("data: {payload}\n\n"))
+            });
+            sse(watch, events)
         }
         Behaviour::Raw {
             status,

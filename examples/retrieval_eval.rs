@@ -1,0 +1,36 @@
+//! Prints the retrieval evaluation of the product's method and of the plain-BM25 baseline.
+//!
+//! `cargo run --release --example retrieval_eval -- KNOWLEDGE_DIR QUERIES.jsonl [K] [--misses]`
+
+use std::path::Path;
+
+use kefu::knowledge::eval::run_retrieval_eval_detailed;
+use kefu::knowledge::{KnowledgeBase, SearchOptions};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let show_misses = args.iter().any(|a| a == "--misses");
+    let pos: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let (Some(dir), Some(queries)) = (pos.first(), pos.get(1)) else {
+        eprintln!("usage: retrieval_eval KNOWLEDGE_DIR QUERIES.jsonl [K] [--misses]");
+        std::process::exit(2);
+    };
+    let k: usize = pos.get(2).map_or(Ok(5), |s| s.parse())?;
+    for (name, options) in [
+        ("method", SearchOptions::default()),
+        ("baseline", SearchOptions::baseline()),
+    ] {
+        let (kb, _) = KnowledgeBase::open_with(Path::new(dir.as_str()), options)?;
+        let (report, outcomes) = run_retrieval_eval_detailed(&kb, Path::new(queries.as_str()), k)?;
+        println!("{name}: {}", serde_json::to_string(&report)?);
+        if show_misses && name == "method" {
+            for o in outcomes.iter().filter(|o| o.is_miss()) {
+                println!(
+                    "  miss line {}: {} | want {:?} | rank {:?} | no_answer {} | got {:?}",
+                    o.line, o.query, o.relevant, o.rank, o.no_answer, o.hits
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! Normalization for matching, with a map from every normalized character back to the original.
+//!
+//! Folds full-width forms, case and traditional characters; drops whitespace, zero-width and
+//! "joiner" punctuation that evasions put between characters (微 信, 微-信, w.e.i.x.i.n); turns
+//! runs of Chinese or circled digits that look like a contact number into ASCII digits. Sentence
+//! punctuation (，。！？；：、) is kept so that terms never match across clauses. 您 reads as 你.
+
+use std::sync::OnceLock;
+
+/// Text prepared for matching. `text` is what rules run on; [`Normalized::span`] maps a byte
+/// range of `text` back to character offsets of the original.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    pub text: String,
+    /// Byte offset in `text` of every normalized character.
+    byte_of: Vec<u32>,
+    /// Character index in the original of every normalized character.
+    orig_of: Vec<u32>,
+    /// Number of characters of the original.
+    orig_len: usize,
+}
+
+impl Normalized {
+    /// Maps a byte range of the normalized text (as a matcher reports it) to a character range
+    /// `[start, end)` of the original. The range must lie on character boundaries of `text`.
+    pub fn span(&self, start: usize, end: usize) -> (usize, usize) {
+        if self.orig_of.is_empty() || start >= end {
+            let at = self.orig_at_byte(start).min(self.orig_len);
+            return (at, at);
+        }
+        let a = self.char_at_byte(start);
+        let b = self.char_at_byte(end.saturating_sub(1));
+        let s = self.orig_of[a.min(self.orig_of.len() - 1)] as usize;
+        let e = self.orig_of[b.min(self.orig_of.len() - 1)] as usize + 1;
+        (s, e.max(s))
+    }
+
+    /// Normalized character index containing byte `b`.
+    fn char_at_byte(&self, b: usize) -> usize {
+        match self.byte_of.binary_search(&(b as u32)) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    fn orig_at_byte(&self, b: usize) -> usize {
+        if b >= self.text.len() {
+            return self.orig_len;
+        }
+        self.orig_of
+            .get(self.char_at_byte(b))
+            .map_or(self.orig_len, |&o| o as usize)
+    }
+
+    /// Original character index of the normalized character starting at byte `b`, if any.
+    pub fn orig_char(&self, b: usize) -> Option<usize> {
+        self.byte_of
+            .binary_search(&(b as u32))
+            .ok()
+            .map(|i| self.orig_of[i] as usize)
+    }
+
+    pub fn orig_len(&self) -> usize {
+        self.orig_len
+    }
+
+    fn push(&mut self, c: char, orig: usize) {
+        self.byte_of.push(self.text.len() as u32);
+        self.orig_of.push(orig as u32);
+        self.text.push(c);
+    }
+}
+
+/// Characters removed before matching: whitespace, zero-width, and punctuation used to split a
+/// word (微-信, w.e.i).
+pub fn is_dropped(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
+                | '\u{034F}'
+                | '\u{180E}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '-'
+                | '_'
+                | '.'
+                | '*'
+                | '/'
+                | '\\'
+                | '|'
+                | '~'
+                | '`'
+                | '^'
+                | '\''
+                | '"'
+                | '='
+                | '#'
+                | '·'
+                | '•'
+                | '‧'
+                | '∙'
+                | '・'
+                | '‐'..='―'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '〜'
+                | '～'
+                | '＿'
+        )
+}
+
+/// Full-width ASCII to half-width, ideographic space to space, a few look-alikes to ASCII.
+fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        '➕' | '﹢' | '✚' => '+',
+        '﹫' => '@',
+        _ => c,
+    }
+}
+
+fn fold_case(c: char, out: &mut impl FnMut(char)) {
+    if c.is_ascii() {
+        out(c.to_ascii_lowercase());
+    } else if c.is_uppercase() {
+        for l in c.to_lowercase() {
+            out(l);
+        }
+    } else {
+        out(c);
+    }
+}
+
+/// Value of a digit-like character: ASCII, full-width, circled, Chinese (incl. financial forms
+/// and 幺 as spoken for 1). `None` for anything else.
+pub fn digit_value(c: char) -> Option<u8> {
+    let v = match c {
+        '0'..='9' => c as u32 - '0' as u32,
+        '０'..='９' => c as u32 - '０' as u32,
+        '①'..='⑨' => c as u32 - '①' as u32 + 1,
+        '⓪' | '〇' | '零' | '○' | 'Ｏ' => 0,
+        '❶'..='❾' => c as u32 - '❶' as u32 + 1,
+        '➀'..='➈' => c as u32 - '➀' as u32 + 1,
+        '➊'..='➒' => c as u32 - '➊' as u32 + 1,
+        '⑴'..='⑼' => c as u32 - '⑴' as u32 + 1,
+        '⒈'..='⒐' => c as u32 - '⒈' as u32 + 1,
+        '一' | '壹' | '幺' => 1,
+        '二' | '贰' | '貳' => 2,
+        '三' | '叁' | '參' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' | '陸' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    };
+    Some(v as u8)
+}
+
+/// Separators allowed inside a written-out number (138-1234-5678, 138 1234 5678).
+pub fn is_number_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '-' | '.' | '_' | '\u{3000}' | '\u{200B}'..='\u{200D}' | '\u{FEFF}' | '‐'..='―' | '·'
+    )
+}
+
+/// Minimum digits for a run holding non-ASCII digits to be read as a number (a QQ number has
+/// 5+); a lone 一 in 一个月 stays a word.
+const DIGIT_RUN_MIN: usize = 5;
+
+/// From byte `at` (a digit), the end of the run of digits joined by single separators:
+/// (character count of the run including separators, digits in it).
+fn scan_run(text: &str, at: usize) -> (usize, usize) {
+    let mut chars = text[at..].chars().peekable();
+    let (mut len, mut digits, mut pending_sep) = (0, 0, 0);
+    while let Some(c) = chars.next() {
+        if digit_value(c).is_some() {
+            digits += 1;
+            len += 1 + pending_sep;
+            pending_sep = 0;
+        } else if pending_sep == 0
+            && is_number_separator(c)
+            && chars.peek().is_some_and(|&n| digit_value(n).is_some())
+        {
+            pending_sep = 1;
+        } else {
+            break;
+        }
+    }
+    (len, digits)
+}
+
+/// Normalizes `text` for matching.
+pub fn normalize(text: &str) -> Normalized {
+    let mut n = Normalized {
+        text: String::with_capacity(text.len()),
+        byte_of: Vec::with_capacity(text.len() / 2),
+        orig_of: Vec::with_capacity(text.len() / 2),
+        orig_len: 0,
+    };
+    let t2s = t2s_table();
+    // Characters before `run_end` belong to a run read as a number; a run found too short is
+    // not scanned again before `no_run_until`. `leading` counts the ASCII digits just before.
+    let (mut run_end, mut no_run_until, mut leading) = (0usize, 0usize, 0usize);
+    for (i, (at, c)) in text.char_indices().enumerate() {
+        n.orig_len = i + 1;
+        if c.is_ascii() {
+            if c.is_ascii_digit() {
+                leading += 1;
+            } else if !(leading > 0 && is_number_separator(c)) {
+                leading = 0;
+            }
+            // A line break ends a clause like a full stop; other whitespace is dropped.
+            if c == '\n' || c.is_ascii_alphanumeric() || !is_dropped(c) {
+                n.push(c.to_ascii_lowercase(), i);
+            }
+            continue;
+        }
+        if let Some(d) = digit_value(c) {
+            if i >= run_end && i >= no_run_until {
+                let (len, digits) = scan_run(text, at);
+                if digits + leading >= DIGIT_RUN_MIN {
+                    run_end = i + len;
+                } else {
+                    no_run_until = i + len;
+                }
+            }
+            if i < run_end {
+                n.push((b'0' + d) as char, i);
+                continue;
+            }
+        }
+        leading = 0;
+        // Fast path for CJK ideographs: no width, case or dropping applies.
+        if ('\u{3400}'..'\u{A000}').contains(&c) {
+            // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
+            n.push(if c == '您' { '你' } else { simplify(t2s, c) }, i);
+            continue;
+        }
+        let c = fold_width(c);
+        if is_dropped(c) {
+            continue;
+        }
+        fold_case(c, &mut |l| n.push(l, i));
+    }
+    n
+}
+
+/// Traditional to simplified for the common characters of [`T2S_PAIRS`].
+fn simplify(table: &[u32], c: char) -> char {
+    let cp = c as u32;
+    if (0x4E00..0xA000).contains(&cp) {
+        let t = table[(cp - 0x4E00) as usize];
+        if t != 0 {
+            return char::from_u32(t).unwrap_or(c);
+        }
+    }
+    c
+}
+
+/// Compact traditional → simplified table: pairs of (traditional, simplified) characters,
+/// hand-compiled from the common one-to-one correspondences of the 通用规范汉字表 (2013)
+/// 规范字与繁体字对照表. Characters whose simplified form is ambiguous (乾, 著, 臺) are left out.
+const T2S_PAIRS: &str = "們们價价錢钱號号電电話话療疗癒愈醫医藥药國国級级絕绝對对證证聯联繫系係系\
+買买賣卖質质優优貨货發发髮发時时間间單单轉转帳账賬账寶宝網网線线務务員员專专業业實实東东點点體体\
+應应機机頂顶極极獨独無无鬱郁癥症腫肿壓压濕湿膚肤顏颜臉脸減减廣广權权額额數数樣样來来這这個个為为\
+會会說说與与還还讓让過过後后麼么給给見见現现開开關关門门問问題题經经長长讀读氣气寫写從从場场處处\
+達达運运費费遞递郵邮訊讯碼码帶带傳传復复複复準准確确認认識识議议錯错讚赞贊赞評评論论換换購购條条\
+歡欢親亲愛爱聽听衛卫視视紅红藍蓝綠绿黃黄產产廠厂裝装飾饰圍围薦荐獎奖勵励銷销鋪铺舖铺陸陆億亿萬万\
+兩两幾几區区縣县鎮镇戶户滿满歲岁勝胜敗败隻只瀏浏覽览啟启掃扫貼贴緊紧鬆松頭头腦脑臟脏髒脏燒烧熱热\
+護护膠胶劑剂診诊斷断針针靈灵驗验險险術术營营養养潔洁淨净純纯絲丝鑽钻銀银鐵铁鋼钢錶表鐘钟車车輛辆\
+軟软飛飞書书圖图畫画劃划擊击殺杀搶抢邊边幫帮將将選选擇择據据類类約约續续紀纪組组織织結结統统絡络\
+維维緣缘編编總总績绩纖纤終终規规則则責责貴贵賠赔償偿賺赚虧亏贈赠資资財财貸贷騙骗詐诈謝谢請请諒谅\
+該该試试詳详語语誤误談谈記记許许設设計计訂订變变響响頁页項项順顺須须預预領领願愿顧顾風风飲饮飯饭\
+館馆魚鱼鮮鲜雞鸡鳥鸟麵面齊齐齡龄龍龙衝冲補补襯衬觀观覺觉貓猫豐丰豬猪眾众衆众礙碍禮礼穩稳窮穷競竞\
+筆笔節节範范簡简糧粮緻致縮缩罰罚習习聖圣聞闻聲声職职腳脚膽胆興兴舉举舊旧藝艺蘋苹蘭兰蟲虫負负販贩\
+貿贸賀贺賞赏賴赖贏赢趕赶趨趋跡迹躍跃軍军載载輕轻較较輸输辦办農农連连週周進进遊游違违遠远適适遲迟\
+邏逻鄉乡醬酱釋释裡里裏里錄录鏡镜閃闪閉闭閒闲闆板隊队陽阳陰阴隨随隱隐雖虽雙双雜杂離离難难靜静韓韩\
+頓顿頻频顆颗顯显飽饱馬马駕驾驚惊鬧闹麗丽於于佔占傑杰僅仅儲储兒儿內内剛刚創创動动勞劳勢势協协卻却\
+厲厉嘗尝嚴严團团園园圓圆塊块壞坏夢梦夠够奪夺奮奋婦妇媽妈孫孙學学寧宁審审尋寻導导層层屬属島岛幣币\
+師师廳厅彈弹彎弯徑径徵征憂忧態态慣惯慮虑懷怀戲戏戰战擔担攝摄擴扩擁拥擺摆攤摊敵敌構构槍枪標标樂乐\
+樓楼樹树橋桥檔档檢检歐欧歸归殘残殼壳毀毁決决況况沒没淚泪測测溫温溝沟滅灭漢汉漲涨潛潜澤泽濃浓濟济\
+灣湾災灾烏乌煙烟煩烦燈灯爭争牆墙狀状獲获環环畢毕當当瘋疯盜盗盡尽監监盤盘礦矿禍祸種种稱称窩窝築筑\
+簽签籃篮紙纸細细綁绑練练縫缝繼继罷罢臨临莊庄華华葉叶蓋盖虛虚蝦虾製制襪袜帶带閱阅餘余鹽盐瘡疮癢痒\
+癱瘫瘺瘘膿脓瘍疡瘧疟癇痫癲癫脹胀償偿擾扰熱热貶贬賤贱罵骂滾滚蠢蠢瞎瞎傻傻騷骚擾扰懶懒窩窝廢废啞哑\
+聾聋殘残儂侬嗎吗囉啰嘍喽喲哟錢钱塊块圓圆陳陈張张劉刘楊杨趙赵鄭郑謝谢馮冯鄧邓許许蘇苏盧卢蔣蒋葉叶\
+鍋锅盞盏碗碗壺壶飪饪燉炖鍵键盤盘線线纜缆插插頭头瀘泸滬沪蘇苏魯鲁閩闽贛赣鄂鄂豫豫晉晋遼辽吉吉黑黑\
+陝陕甘甘寧宁青青瓊琼藏藏桂桂雲云貴贵渝渝蜀蜀廈厦門门圳圳";
+
+fn t2s_table() -> &'static [u32] {
+    static TABLE: OnceLock<Vec<u32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = vec![0u32; 0xA000 - 0x4E00];
+        let chars: Vec<char> = T2S_PAIRS.chars().filter(|c| !c.is_whitespace()).collect();
+        for pair in chars.chunks_exact(2) {
+            let (trad, simp) = (pair[0] as u32, pair[1] as u32);
+            if trad != simp && (0x4E00..0xA000).contains(&trad) {
+                t[(trad - 0x4E00) as usize] = simp;
+            }
+        }
+        t
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        normalize(s).text
+    }
+
+    #[test]
+    fn folds_and_drops() {
+        assert_eq!(norm("ＶＸ：Ab"), "vx:ab");
+        assert_eq!(norm("微 信"), "微信");
+        assert_eq!(norm("微-信"), "微信");
+        assert_eq!(norm("w e i x i n"), "weixin");
+        assert_eq!(norm("微\u{200B}信"), "微信");
+        assert_eq!(norm("聯繫電話"), "联系电话");
+        assert_eq!(norm("一三八一二三四五六七八"), "13812345678");
+        assert_eq!(norm("①③⑧"), "①③⑧", "three digits are not a number");
+        assert_eq!(norm("①③⑧①②③④⑤⑥⑦⑧"), "13812345678");
+        assert_eq!(norm("一个月"), "一个月");
+        assert_eq!(norm("最好，在"), "最好,在");
+    }
+
+    #[test]
+    fn span_maps_back() {
+        let s = "请加 微 - 信 abc";
+        let n = normalize(s);
+        let b = n.text.find("微信").unwrap();
+        let (st, en) = n.span(b, b + "微信".len());
+        let orig: String = s.chars().skip(st).take(en - st).collect();
+        assert_eq!(orig, "微 - 信");
+    }
+
+    #[test]
+    fn the_pair_table_is_well_formed() {
+        let n = T2S_PAIRS.chars().filter(|c| !c.is_whitespace()).count();
+        assert_eq!(n % 2, 0, "T2S_PAIRS must hold pairs");
+    }
+}

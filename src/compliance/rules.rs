@@ -1,0 +1,454 @@
+//! Rule files: `rules/*.toml`, owned by compliance officers, compiled into one [`RuleSet`].
+//!
+//! A file holds `[[rule]]` tables (terms, regexes, allow-list contexts), `[[pii]]` tables
+//! (severity of each personal-data detector) and at most one `[grounding]` table. Term and allow
+//! lists may also come from text files (`term_files`, `allow_files`, one entry a line, `#`
+//! comments), paths relative to the rules folder.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::matcher::Matcher;
+use super::normalize::normalize;
+use super::pii::PiiKind;
+use super::{RulesError, Severity};
+
+/// The categories a finding may carry (design.md "Compliance findings").
+pub const CATEGORIES: [&str; 7] = [
+    "absolute_terms",
+    "medical_claims",
+    "off_platform",
+    "personal_data",
+    "false_promise",
+    "pressure_or_disrespect",
+    "unsupported_claim",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+    #[serde(default)]
+    pii: Vec<PiiDef>,
+    #[serde(default)]
+    grounding: Option<GroundingDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: Spanned<String>,
+    category: Spanned<String>,
+    severity: Spanned<String>,
+    #[serde(default)]
+    terms: Vec<String>,
+    #[serde(default)]
+    term_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    regexes: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    allow_files: Vec<Spanned<String>>,
+    /// A negation shortly before the hit in the same clause (不具有治疗作用) cancels it.
+    #[serde(default)]
+    negation: bool,
+    /// When not empty, the hit counts only if one of these words is close by in the sentence.
+    #[serde(default)]
+    near: Vec<String>,
+    /// The hit is dropped when one of these words is in the same sentence (谨防, 诈骗 …).
+    #[serde(default)]
+    unless: Vec<String>,
+    message: String,
+    #[serde(default)]
+    suggestion: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PiiDef {
+    kind: Spanned<String>,
+    id: String,
+    category: Spanned<String>,
+    severity: Spanned<String>,
+    /// Severity when the checksum fails (ID cards, bank cards); default: the same.
+    #[serde(default)]
+    severity_invalid: Option<Spanned<String>>,
+    message: String,
+    #[serde(default)]
+    suggestion: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroundingDef {
+    id: String,
+    severity: Spanned<String>,
+    message: String,
+    #[serde(default)]
+    suggestion: Option<String>,
+}
+
+/// One compiled term/regex rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub category: String,
+    pub severity: Severity,
+    pub message: String,
+    pub suggestion: Option<String>,
+    pub negation: bool,
+    /// Normalized `near` words.
+    pub near: Vec<String>,
+    /// Normalized `unless` words.
+    pub unless: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PiiRule {
+    pub kind: PiiKind,
+    pub id: String,
+    pub category: String,
+    pub severity: Severity,
+    pub severity_invalid: Severity,
+    pub message: String,
+    pub suggestion: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroundingRule {
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+    pub suggestion: Option<String>,
+}
+
+impl Default for GroundingRule {
+    fn default() -> Self {
+        GroundingRule {
+            id: "grounding.number".into(),
+            severity: Severity::Warn,
+            message: "这个数字在知识库和订单信息中都找不到依据".into(),
+            suggestion: Some("核对后改成知识库中的数字，或删去具体数字".into()),
+        }
+    }
+}
+
+/// Everything loaded from one rules folder.
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub matcher: Matcher,
+    pub pii: Vec<PiiRule>,
+    pub grounding: GroundingRule,
+    pub version: String,
+}
+
+/// Where a rule's terms come from, before compilation.
+pub struct TermSource {
+    pub rule: usize,
+    pub term: String,
+    pub allow: bool,
+}
+
+fn normalized_words(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| normalize(w).text)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn line_of(src: &str, byte: usize) -> usize {
+    src[..byte.min(src.len())].matches('\n').count() + 1
+}
+
+fn severity(s: &Spanned<String>, file: &str, src: &str) -> Result<Severity, RulesError> {
+    match s.get_ref().as_str() {
+        "block" => Ok(Severity::Block),
+        "warn" => Ok(Severity::Warn),
+        "info" => Ok(Severity::Info),
+        other => Err(invalid(
+            file,
+            src,
+            s.span().start,
+            format!("severity \"{other}\" is not one of block, warn, info"),
+        )),
+    }
+}
+
+fn category(s: &Spanned<String>, file: &str, src: &str) -> Result<String, RulesError> {
+    let c = s.get_ref();
+    if CATEGORIES.contains(&c.as_str()) {
+        Ok(c.clone())
+    } else {
+        Err(invalid(
+            file,
+            src,
+            s.span().start,
+            format!(
+                "category \"{c}\" is unknown; use one of {}",
+                CATEGORIES.join(", ")
+            ),
+        ))
+    }
+}
+
+fn invalid(file: &str, src: &str, byte: usize, message: String) -> RulesError {
+    RulesError::Invalid {
+        file: file.to_string(),
+        line: line_of(src, byte),
+        message,
+    }
+}
+
+/// Reads a word list: one entry a line, blank lines and `#` comments skipped.
+fn read_list(
+    dir: &Path,
+    rel: &Spanned<String>,
+    file: &str,
+    src: &str,
+    hashed: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<String>, RulesError> {
+    let path = dir.join(rel.get_ref());
+    let bytes = std::fs::read(&path).map_err(|e| {
+        invalid(
+            file,
+            src,
+            rel.span().start,
+            format!("word list {} could not be read: {e}", rel.get_ref()),
+        )
+    })?;
+    let text = String::from_utf8(bytes.clone()).map_err(|_| {
+        invalid(
+            file,
+            src,
+            rel.span().start,
+            format!("word list {} is not UTF-8", rel.get_ref()),
+        )
+    })?;
+    hashed.insert(rel.get_ref().clone(), bytes);
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Loads and compiles every `*.toml` directly under `dir` (sorted by name).
+pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
+    let io = |source| RulesError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(RulesError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no *.toml rule files in this folder; point [rules] dir at the rules folder",
+            ),
+        });
+    }
+    let mut sources = Vec::new();
+    for path in &files {
+        let src = std::fs::read_to_string(path).map_err(|source| RulesError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        sources.push((name, src));
+    }
+    compile(dir, &sources)
+}
+
+/// Compiles rule files given as (file name, contents); word lists are read relative to `dir`.
+pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, RulesError> {
+    let mut hashed: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut rules = Vec::new();
+    let mut terms: Vec<TermSource> = Vec::new();
+    let mut regexes: Vec<(usize, Regex)> = Vec::new();
+    let mut pii = Vec::new();
+    let mut grounding: Option<GroundingRule> = None;
+    let mut ids: HashSet<String> = HashSet::new();
+
+    for (file, src) in sources {
+        hashed.insert(file.clone(), src.as_bytes().to_vec());
+        let parsed: RuleFile = toml::from_str(src).map_err(|e| RulesError::Invalid {
+            file: file.clone(),
+            line: e.span().map_or(1, |s| line_of(src, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        for def in parsed.rule {
+            let at = def.id.span().start;
+            let id = def.id.get_ref().trim().to_string();
+            if id.is_empty() {
+                return Err(invalid(file, src, at, "rule id is empty".into()));
+            }
+            if !ids.insert(id.clone()) {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!("rule id \"{id}\" is defined twice"),
+                ));
+            }
+            let idx = rules.len();
+            let mut own_terms = def.terms.clone();
+            for f in &def.term_files {
+                own_terms.extend(read_list(dir, f, file, src, &mut hashed)?);
+            }
+            let mut own_allow = def.allow.clone();
+            for f in &def.allow_files {
+                own_allow.extend(read_list(dir, f, file, src, &mut hashed)?);
+            }
+            if own_terms.is_empty() && def.regexes.is_empty() {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!("rule \"{id}\" has neither terms nor regexes"),
+                ));
+            }
+            for t in own_terms {
+                let n = normalize(&t).text;
+                if n.is_empty() {
+                    return Err(invalid(
+                        file,
+                        src,
+                        at,
+                        format!("rule \"{id}\": term \"{t}\" is empty after normalization"),
+                    ));
+                }
+                terms.push(TermSource {
+                    rule: idx,
+                    term: n,
+                    allow: false,
+                });
+            }
+            for a in own_allow {
+                let n = normalize(&a).text;
+                if !n.is_empty() {
+                    terms.push(TermSource {
+                        rule: idx,
+                        term: n,
+                        allow: true,
+                    });
+                }
+            }
+            for r in &def.regexes {
+                let re = Regex::new(r.get_ref()).map_err(|e| {
+                    invalid(
+                        file,
+                        src,
+                        r.span().start,
+                        format!("rule \"{id}\": regex does not compile: {e}"),
+                    )
+                })?;
+                regexes.push((idx, re));
+            }
+            rules.push(Rule {
+                id,
+                category: category(&def.category, file, src)?,
+                severity: severity(&def.severity, file, src)?,
+                message: def.message,
+                suggestion: def.suggestion,
+                negation: def.negation,
+                near: normalized_words(&def.near),
+                unless: normalized_words(&def.unless),
+            });
+        }
+        for def in parsed.pii {
+            let kind = match def.kind.get_ref().as_str() {
+                "phone" => PiiKind::Phone,
+                "id_card" => PiiKind::IdCard,
+                "bank_card" => PiiKind::BankCard,
+                "email" => PiiKind::Email,
+                "address" => PiiKind::Address,
+                other => {
+                    return Err(invalid(
+                        file,
+                        src,
+                        def.kind.span().start,
+                        format!(
+                            "pii kind \"{other}\" is unknown; use phone, id_card, bank_card, email or address"
+                        ),
+                    ))
+                }
+            };
+            if !ids.insert(def.id.clone()) {
+                return Err(invalid(
+                    file,
+                    src,
+                    def.kind.span().start,
+                    format!("rule id \"{}\" is defined twice", def.id),
+                ));
+            }
+            let sev = severity(&def.severity, file, src)?;
+            pii.push(PiiRule {
+                kind,
+                id: def.id,
+                category: category(&def.category, file, src)?,
+                severity: sev,
+                severity_invalid: match &def.severity_invalid {
+                    Some(s) => severity(s, file, src)?,
+                    None => sev,
+                },
+                message: def.message,
+                suggestion: def.suggestion,
+            });
+        }
+        if let Some(g) = parsed.grounding {
+            if grounding.is_some() {
+                return Err(invalid(
+                    file,
+                    src,
+                    g.severity.span().start,
+                    "[grounding] is defined in more than one file".into(),
+                ));
+            }
+            grounding = Some(GroundingRule {
+                id: g.id,
+                severity: severity(&g.severity, file, src)?,
+                message: g.message,
+                suggestion: g.suggestion,
+            });
+        }
+    }
+
+    let matcher = Matcher::build(&terms, regexes).map_err(|message| RulesError::Invalid {
+        file: sources.first().map(|s| s.0.clone()).unwrap_or_default(),
+        line: 1,
+        message,
+    })?;
+    let mut h = Sha256::new();
+    for (name, bytes) in &hashed {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    let version = hex::encode(&h.finalize()[..8]);
+    Ok(RuleSet {
+        rules,
+        matcher,
+        pii,
+        grounding: grounding.unwrap_or_default(),
+        version,
+    })
+}

@@ -1,0 +1,276 @@
+//! The compliance checker through its public API: rules as data, reload, allow-list contexts,
+//! evasions, personal data and grounding.
+
+use std::path::{Path, PathBuf};
+
+use kefu::compliance::{Compliance, Grounding, RulesError, Severity, Verdict};
+
+fn shipped() -> Compliance {
+    Compliance::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
+        .expect("shipped rules load")
+}
+
+fn verdict(c: &Compliance, text: &str) -> Verdict {
+    c.check(text, &Grounding::default()).verdict
+}
+
+const GOOD: &str = r#"
+[[rule]]
+id = "t.best"
+category = "absolute_terms"
+severity = "block"
+terms = ["最佳"]
+allow = ["最佳使用"]
+message = "absolute"
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write rule file");
+    p
+}
+
+#[test]
+fn broken_rule_file_is_rejected_with_file_and_line_and_previous_rules_stay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.toml", GOOD);
+    let c = Compliance::load(dir.path()).expect("good rules load");
+    let v1 = c.version();
+    assert_eq!(verdict(&c, "质量最佳"), Verdict::Block);
+
+    // A syntax error on line 4.
+    write(
+        dir.path(),
+        "b.toml",
+        "[[rule]]\nid = \"t.x\"\ncategory = \"absolute_terms\"\nseverity = = \"block\"\n",
+    );
+    match c.reload() {
+        Err(RulesError::Invalid { file, line, .. }) => {
+            assert_eq!(file, "b.toml");
+            assert_eq!(line, 4);
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(c.version(), v1, "previous rules stay in force");
+    assert_eq!(verdict(&c, "质量最佳"), Verdict::Block);
+
+    // A semantic error: unknown category, reported on its line.
+    write(
+        dir.path(),
+        "b.toml",
+        "[[rule]]\nid = \"t.y\"\n\ncategory = \"nonsense\"\nseverity = \"block\"\nterms = [\"x\"]\nmessage = \"m\"\n",
+    );
+    let err = c.reload().expect_err("unknown category is rejected");
+    assert_eq!(
+        err.to_string().split(':').take(2).collect::<Vec<_>>(),
+        vec!["b.toml", "4"]
+    );
+
+    // A regex that does not compile, reported on its line.
+    write(
+        dir.path(),
+        "b.toml",
+        "[[rule]]\nid = \"t.z\"\ncategory = \"medical_claims\"\nseverity = \"warn\"\nregexes = [\n  \"ok\",\n  \"(unclosed\",\n]\nmessage = \"m\"\n",
+    );
+    match c.reload() {
+        Err(RulesError::Invalid { line, message, .. }) => {
+            assert_eq!(line, 7);
+            assert!(message.contains("regex"), "{message}");
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(c.version(), v1);
+
+    // Fixed: the reload succeeds and the version changes.
+    write(dir.path(), "b.toml", "[[rule]]\nid = \"t.ok\"\ncategory = \"medical_claims\"\nseverity = \"warn\"\nterms = [\"疗效\"]\nmessage = \"m\"\n");
+    let v2 = c.reload().expect("fixed rules reload");
+    assert_ne!(v1, v2);
+    assert_eq!(c.version(), v2);
+    let r = c.check("有疗效", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Warn);
+    assert_eq!(r.ruleset_version, v2);
+}
+
+#[test]
+fn duplicate_ids_and_missing_word_lists_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.toml", &format!("{GOOD}\n{GOOD}"));
+    let err = Compliance::load(dir.path())
+        .err()
+        .expect("duplicate id rejected");
+    assert!(err.to_string().contains("defined twice"), "{err}");
+
+    write(
+        dir.path(),
+        "a.toml",
+        "[[rule]]\nid = \"t\"\ncategory = \"off_platform\"\nseverity = \"block\"\nterm_files = [\"missing.txt\"]\nmessage = \"m\"\n",
+    );
+    let err = Compliance::load(dir.path())
+        .err()
+        .expect("missing list rejected");
+    assert!(err.to_string().starts_with("a.toml:5:"), "{err}");
+}
+
+#[test]
+fn empty_folder_is_an_io_error_naming_the_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    match Compliance::load(dir.path()) {
+        Err(RulesError::Io { path, .. }) => assert_eq!(path, dir.path()),
+        Err(e) => panic!("expected Io, got {e}"),
+        Ok(_) => panic!("an empty folder must not load"),
+    }
+}
+
+#[test]
+fn compliance_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Compliance>();
+}
+
+#[test]
+fn every_result_carries_the_ruleset_version() {
+    let c = shipped();
+    let r = c.check("您好", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Pass);
+    assert_eq!(r.ruleset_version, c.version());
+    assert_eq!(r.ruleset_version.len(), 16);
+}
+
+#[test]
+fn allow_list_contexts_pass() {
+    let c = shipped();
+    for ok in [
+        "亲，最近物流有点慢，请您耐心等待。",
+        "建议您最好在签收时验货。",
+        "我们会第一时间为您处理。",
+        "这是您第一次下单吗？",
+        "这个饭盒可以放微波炉加热。",
+        "本品不具有治疗作用。",
+        "到货后请检查，收货后记得好评。",
+        "我们会为您提供最好的服务。",
+        "这款红酒最佳饮用温度是16度。",
+        "奶粉最佳食用期请看包装。",
+        "为了交易安全，我们不支持线下交易。",
+        "请不要添加任何自称客服的微信，谨防诈骗。",
+        "支持微信支付，在平台下单即可。",
+    ] {
+        let r = c.check(ok, &Grounding::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{ok}: {:?}", r.findings);
+    }
+}
+
+#[test]
+fn claims_outside_allow_contexts_block_with_spans_on_the_original() {
+    let c = shipped();
+    let text = "这款面膜质量最佳，全网最低价。";
+    let r = c.check(text, &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Block);
+    let chars: Vec<char> = text.chars().collect();
+    for f in &r.findings {
+        let s: String = chars[f.start..f.end].iter().collect();
+        assert_eq!(s, f.matched);
+        assert_eq!(f.category, "absolute_terms");
+    }
+    assert!(r.findings.iter().any(|f| f.matched == "最佳"));
+    assert!(r.findings.iter().any(|f| f.matched == "全网最低"));
+}
+
+#[test]
+fn evasions_of_contact_channels_block() {
+    let c = shipped();
+    for evasion in [
+        "加我微信",
+        "加我微 信",
+        "加我微-信",
+        "加我 w e i x i n",
+        "加我 ＷＥＩＸＩＮ",
+        "加我vx",
+        "加我 V信",
+        "加我薇信",
+        "加我威信",
+        "加我扣扣",
+        "加我企鹅号",
+        "加我微\u{200b}信",
+        "聯繫微信",
+        "加我薇❤",
+        "电话一三八一二三四五六七八",
+        "电话①③⑧①②③④⑤⑥⑦⑧",
+        "电话 138-1234-5678",
+        "发邮件到 abc@163.com",
+    ] {
+        let r = c.check(evasion, &Grounding::default());
+        assert_eq!(r.verdict, Verdict::Block, "{evasion}: {:?}", r.findings);
+        assert_eq!(r.findings[0].category, "off_platform", "{evasion}");
+    }
+    // The span covers the evasion as written, separators included.
+    let r = c.check("加我微 - 信吧", &Grounding::default());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "off.contact")
+        .expect("finding");
+    assert_eq!(f.matched, "微 - 信");
+    assert_eq!((f.start, f.end), (2, 7));
+}
+
+#[test]
+fn latin_terms_do_not_fire_inside_words() {
+    let c = shipped();
+    assert_eq!(verdict(&c, "这款支持new xbox手柄"), Verdict::Pass);
+    assert_eq!(verdict(&c, "加VIP会员更优惠"), Verdict::Pass);
+}
+
+#[test]
+fn id_card_checksum_decides_block_or_warn() {
+    let c = shipped();
+    let valid = c.check("身份证 11010519491231002X", &Grounding::default());
+    assert_eq!(valid.verdict, Verdict::Block);
+    assert_eq!(valid.findings[0].rule, "pii.id_card");
+    assert_eq!(valid.findings[0].matched, "11010519491231002X");
+    let invalid = c.check("身份证 110105194912310021", &Grounding::default());
+    assert_eq!(invalid.verdict, Verdict::Warn);
+    assert_eq!(invalid.findings[0].severity, Severity::Warn);
+}
+
+#[test]
+fn bank_cards_need_luhn_or_card_context() {
+    let c = shipped();
+    assert_eq!(verdict(&c, "卡号 6222020200000000006"), Verdict::Block);
+    assert_eq!(verdict(&c, "卡号 6222020200000000007"), Verdict::Warn);
+    // A long number that fails Luhn without card context is an order number, not a card.
+    assert_eq!(verdict(&c, "编号 6222020200000000007"), Verdict::Pass);
+    assert_eq!(
+        verdict(&c, "您的订单号 6222020200000000006 已发货"),
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn grounding_flags_numbers_missing_from_sources() {
+    let c = shipped();
+    let g = Grounding {
+        sources: Some(vec!["本店支持7天无理由退货，现货四十八小时内发货".into()]),
+    };
+    assert_eq!(
+        c.check("支持七天无理由退货，48小时内发货", &g).verdict,
+        Verdict::Pass
+    );
+    let r = c.check("支持15天无理由退货", &g);
+    assert_eq!(r.verdict, Verdict::Warn);
+    assert_eq!(r.findings[0].category, "unsupported_claim");
+    assert_eq!(r.findings[0].matched, "15天");
+    // Without sources (a text typed by hand) numbers are not checked.
+    assert_eq!(
+        c.check("支持15天无理由退货", &Grounding::default()).verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn from_sources_builds_without_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c =
+        Compliance::from_sources(dir.path(), &[("x.toml".into(), GOOD.into())]).expect("compiles");
+    assert_eq!(verdict(&c, "最佳"), Verdict::Block);
+    assert_eq!(verdict(&c, "最佳使用期"), Verdict::Pass);
+}

@@ -1,0 +1,161 @@
+//! Two real `kefu faq generate` processes share one job on PostgreSQL (claims with
+//! `FOR UPDATE SKIP LOCKED`): both work, and no question is generated twice. Skipped with a
+//! notice when `KEFU_TEST_DATABASE_URL` is unset.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::Connection;
+use support::fake_provider::FakeProvider;
+
+const PG_ENV: &str = "KEFU_TEST_DATABASE_URL";
+
+fn questions() -> Vec<String> {
+    let products = [
+        "空气炸锅",
+        "电饭煲",
+        "破壁机",
+        "电水壶",
+        "加湿器",
+        "吸尘器",
+        "电风扇",
+        "咖啡机",
+    ];
+    let aspects = ["保修", "清洗", "噪音", "耗电", "包装"];
+    products
+        .iter()
+        .flat_map(|p| aspects.iter().map(move |a| format!("{p}的{a}怎么样")))
+        .collect()
+}
+
+fn kefu(config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+async fn wait_output(mut child: std::process::Child) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while child.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "kefu did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .unwrap()
+}
+
+/// "… N sent in this run …" from the summary line.
+fn sent_in_run(stderr: &str) -> usize {
+    let at = stderr.find(" sent in this run").expect("summary line");
+    stderr[..at]
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_a_job_without_generating_any_question_twice() {
+    let Ok(base) = std::env::var(PG_ENV) else {
+        eprintln!("skipped: set {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the two-process PostgreSQL test");
+        return;
+    };
+    let schema = format!("kefu_faq_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+
+    let fake = FakeProvider::start().await;
+    // Slow enough that the second process is up (index built) while the first still works.
+    fake.set_latency(Duration::from_millis(500));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = support::app::test_config(&dir.path().join("data"));
+    config.storage.database_url = Some(url);
+    let mut p = fake.provider_config("fake");
+    p.max_concurrency = 3;
+    config.providers = vec![p];
+    let cfg = dir.path().join("kefu.toml");
+    std::fs::write(&cfg, toml::to_string(&config).unwrap()).unwrap();
+    let input = dir.path().join("questions.csv");
+    let csv: String = std::iter::once("question".to_string())
+        .chain(questions())
+        .map(|q| q + "\n")
+        .collect();
+    std::fs::write(&input, csv).unwrap();
+    let (a_out, b_out) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    let input_s = input.to_str().unwrap();
+
+    // A creates the job; B, started once A is sending, resumes the same job.
+    let a = kefu(
+        &cfg,
+        &["faq", "generate", input_s, "--out", a_out.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.calls() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the first process never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b = kefu(
+        &cfg,
+        &["faq", "generate", input_s, "--out", b_out.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
+    let (a, b) = tokio::join!(wait_output(a), wait_output(b));
+    let (a_err, b_err) = (
+        String::from_utf8_lossy(&a.stderr).to_string(),
+        String::from_utf8_lossy(&b.stderr).to_string(),
+    );
+    assert_eq!(a.status.code(), Some(0), "{a_err}");
+    assert_eq!(b.status.code(), Some(0), "{b_err}");
+    assert!(b_err.contains("resuming job"), "{b_err}");
+
+    let bodies: Vec<String> = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    for q in questions() {
+        let n = bodies.iter().filter(|b| b.contains(&q)).count();
+        assert_eq!(n, 1, "{q} was sent {n} times");
+    }
+    assert_eq!(fake.calls(), questions().len());
+    let (sent_a, sent_b) = (sent_in_run(&a_err), sent_in_run(&b_err));
+    assert_eq!(sent_a + sent_b, questions().len());
+    assert!(
+        sent_a > 0 && sent_b > 0,
+        "both processes worked: {sent_a} + {sent_b}"
+    );
+
+    // Both results files are complete and agree.
+    let read = |p: &Path| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (ra, rb) = (read(&a_out), read(&b_out));
+    assert_eq!(ra.len(), questions().len());
+    assert!(ra.iter().all(|l| l["status"] == "done"));
+    let ids = |r: &[Value]| r.iter().map(|l| l["draft_id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&ra), ids(&rb));
+
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .ok();
+}

@@ -1,0 +1,200 @@
+//! `kefu faq generate` killed with SIGKILL mid-run and started again: no question reaches the
+//! provider twice, none is lost, the results file is complete and valid. Questions that were
+//! with the provider when the process died are reported `interrupted` and sent once more only
+//! on `--retry-interrupted`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::fake_provider::FakeProvider;
+
+const PRODUCTS: [&str; 8] = [
+    "空气炸锅",
+    "电饭煲",
+    "破壁机",
+    "电水壶",
+    "加湿器",
+    "吸尘器",
+    "电风扇",
+    "咖啡机",
+];
+const ASPECTS: [&str; 5] = ["保修", "清洗", "噪音", "耗电", "包装"];
+
+fn questions() -> Vec<String> {
+    PRODUCTS
+        .iter()
+        .flat_map(|p| ASPECTS.iter().map(move |a| format!("{p}的{a}怎么样")))
+        .collect()
+}
+
+/// A config file for the real binary: the repository's data, a fresh data folder, the fake.
+fn write_config(dir: &Path, fake: &FakeProvider) -> std::path::PathBuf {
+    let mut config = support::app::test_config(&dir.join("data"));
+    let mut p = fake.provider_config("fake");
+    p.max_concurrency = 4;
+    p.timeout_secs = 10;
+    config.providers = vec![p];
+    let path = dir.join("kefu.toml");
+    std::fs::write(&path, toml::to_string(&config).expect("config as TOML")).unwrap();
+    path
+}
+
+fn kefu(config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+async fn wait_output(mut child: std::process::Child) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while child.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "kefu did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .unwrap()
+}
+
+/// How many requests carried each question.
+fn sent(fake: &FakeProvider) -> HashMap<String, usize> {
+    let bodies: Vec<String> = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    questions()
+        .into_iter()
+        .map(|q| {
+            let n = bodies.iter().filter(|b| b.contains(&q)).count();
+            (q, n)
+        })
+        .collect()
+}
+
+fn read_results(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("results file");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), questions().len(), "one line per question");
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["seq"], i as i64);
+        assert_eq!(l["question"], questions()[i].as_str());
+    }
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_resumes_without_sending_any_question_twice() {
+    let fake = FakeProvider::start().await;
+    fake.set_latency(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake);
+    let input = dir.path().join("questions.jsonl");
+    let jsonl: String = questions()
+        .iter()
+        .map(|q| format!("{}\n", serde_json::json!({ "question": q })))
+        .collect();
+    std::fs::write(&input, jsonl).unwrap();
+    let out = dir.path().join("answers.jsonl");
+    let (input_s, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let args = [
+        "faq",
+        "generate",
+        input_s,
+        "--out",
+        out_s,
+        "--stale-after",
+        "1",
+    ];
+
+    // 1. Start, and kill it hard once a third of the questions were sent.
+    let mut first = kefu(&config, &args).spawn().expect("start kefu");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.calls() < 14 {
+        assert!(Instant::now() < deadline, "the first run never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let calls_at_kill = fake.calls();
+    assert!(!out.exists(), "no half-written results file");
+
+    // 2. Start again: the rest is generated, nothing twice.
+    let second = wait_output(kefu(&config, &args).spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("resuming job"), "{stderr}");
+    let lines = read_results(&out);
+    let done: Vec<&Value> = lines.iter().filter(|l| l["status"] == "done").collect();
+    let interrupted: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["status"] == "interrupted")
+        .collect();
+    assert_eq!(
+        done.len() + interrupted.len(),
+        lines.len(),
+        "every question is answered or reported interrupted: {stderr}"
+    );
+    assert!(
+        interrupted.len() <= 4,
+        "at most one per worker was in flight"
+    );
+    assert!(
+        !interrupted.is_empty(),
+        "the kill caught questions in flight: {stderr}"
+    );
+    let counts = sent(&fake);
+    assert!(
+        counts.values().all(|&n| n <= 1),
+        "no question sent twice: {counts:?}"
+    );
+    for l in &done {
+        assert_eq!(counts[l["question"].as_str().unwrap()], 1, "{l}");
+        assert!(l["draft_id"].is_string() && l["answer"].is_string());
+    }
+    for l in &interrupted {
+        assert!(l["error"].as_str().unwrap().contains("interrupted"));
+    }
+    assert!(fake.calls() >= calls_at_kill);
+    assert_eq!(
+        fake.calls(),
+        done.len()
+            + interrupted
+                .iter()
+                .filter(|l| counts[l["question"].as_str().unwrap()] == 1)
+                .count(),
+    );
+    assert_eq!(
+        second.status.code(),
+        Some(if interrupted.is_empty() { 0 } else { 1 }),
+        "{stderr}"
+    );
+
+    // 3. --retry-interrupted sends exactly the interrupted ones once more.
+    let before = fake.calls();
+    let mut retry_args = args.to_vec();
+    retry_args.push("--retry-interrupted");
+    let third = wait_output(kefu(&config, &retry_args).spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert_eq!(third.status.code(), Some(0), "{stderr}");
+    assert_eq!(fake.calls(), before + interrupted.len(), "{stderr}");
+    let lines = read_results(&out);
+    assert!(lines.iter().all(|l| l["status"] == "done"), "{lines:?}");
+    for l in &interrupted {
+        let seq = l["seq"].as_u64().unwrap() as usize;
+        assert_eq!(lines[seq]["attempts"], 2, "a re-send is counted");
+    }
+
+    // 4. Nothing left: a fourth run sends nothing.
+    let before = fake.calls();
+    let fourth = wait_output(kefu(&config, &args).spawn().unwrap()).await;
+    assert_eq!(fourth.status.code(), Some(0));
+    assert_eq!(fake.calls(), before);
+}

@@ -1,0 +1,103 @@
+//! The retrieval evaluation: file format, metric definitions, errors.
+
+use std::path::{Path, PathBuf};
+
+use kefu::knowledge::eval::{run_retrieval_eval, run_retrieval_eval_detailed, EvalError};
+use kefu::knowledge::{KnowledgeBase, SearchOptions};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
+}
+
+#[test]
+fn report_counts_recall_mrr_and_no_answer() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(
+        &queries,
+        [
+            r#"{"query": "退货运费谁出", "relevant": ["policies/returns#1"], "date": "2026-11-24"}"#,
+            r#"{"query": "京东价保多久", "relevant": ["policies/jd-price"], "platform": "jd"}"#,
+            "",
+            "// a comment line",
+            r#"{"query": "水垢怎么除", "relevant": ["nothing-like-this"]}"#,
+            r#"{"query": "在吗", "relevant": []}"#,
+            r#"{"turns": [{"role": "customer", "text": "发票"}, {"role": "agent", "text": "好的"}], "query": "能开吗", "relevant": ["faq:2"], "platform": "tmall"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (report, outcomes) = run_retrieval_eval_detailed(&kb, &queries, 5).unwrap();
+    assert_eq!(report.queries, 5);
+    assert_eq!(report.answerable, 4);
+    // Query 1 and 2 (doc_id match) and 5 at rank 1; query 3 never.
+    assert_eq!(outcomes[0].rank, Some(1), "{:?}", outcomes[0]);
+    assert_eq!(
+        outcomes[1].rank,
+        Some(1),
+        "doc_id counts: {:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[2].rank, None);
+    assert_eq!(outcomes[4].rank, Some(1), "{:?}", outcomes[4]);
+    assert!((report.recall_at_1 - 0.75).abs() < 1e-9);
+    assert!((report.recall_at_k - 0.75).abs() < 1e-9);
+    assert!((report.mrr - 0.75).abs() < 1e-9);
+    // "在吗" is correctly no-answer; lines are the file's.
+    assert!(outcomes[3].no_answer);
+    assert_eq!(outcomes[3].line, 6);
+    let json = serde_json::to_value(&report).unwrap();
+    for key in [
+        "queries",
+        "answerable",
+        "recall_at_1",
+        "recall_at_k",
+        "mrr",
+        "no_answer_accuracy",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}: {json}");
+    }
+    assert_eq!(run_retrieval_eval(&kb, &queries, 5).unwrap(), report);
+}
+
+#[test]
+fn bad_query_files_are_errors_with_line() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"query\": \"退货\", \"relevant\": []}\n{oops\n").unwrap();
+    match run_retrieval_eval(&kb, &bad, 5) {
+        Err(EvalError::Parse { line, .. }) => assert_eq!(line, 2),
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    assert!(matches!(
+        run_retrieval_eval(&kb, &empty, 5),
+        Err(EvalError::Empty { .. })
+    ));
+    assert!(matches!(
+        run_retrieval_eval(&kb, &dir.path().join("missing.jsonl"), 5),
+        Err(EvalError::Io { .. })
+    ));
+}
+
+#[test]
+fn method_beats_baseline_on_the_tuned_split() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let queries = root.join("eval/retrieval/tuned.jsonl");
+    if !queries.exists() {
+        return;
+    }
+    let (kb, _) = KnowledgeBase::open(&root.join("knowledge")).unwrap();
+    let (base, _) =
+        KnowledgeBase::open_with(&root.join("knowledge"), SearchOptions::baseline()).unwrap();
+    let m = run_retrieval_eval(&kb, &queries, 5).unwrap();
+    let b = run_retrieval_eval(&base, &queries, 5).unwrap();
+    assert!(
+        m.recall_at_k > b.recall_at_k + 0.2,
+        "method {m:?} baseline {b:?}"
+    );
+    assert!(m.mrr > b.mrr, "method {m:?} baseline {b:?}");
+}

@@ -1,0 +1,359 @@
+//! Searching: filters, expiry, query understanding, the demo knowledge, reload atomicity.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use kefu::conversation::{Platform, Role, Turn};
+use kefu::knowledge::{KnowledgeBase, SearchRequest, SearchResponse};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn ask(text: &str) -> SearchRequest {
+    SearchRequest {
+        turns: vec![Turn::customer(text)],
+        platform: None,
+        sku: None,
+        date: Some(day("2026-11-24")),
+        k: 10,
+    }
+}
+
+fn ids(r: &SearchResponse) -> Vec<&str> {
+    r.hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn platform_filter_hides_other_platforms_without_changing_scores() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let all = kb.search(&ask("价保期限多久")).unwrap();
+    assert!(ids(&all).contains(&"policies/jd-price#1"));
+    assert!(ids(&all).contains(&"policies/price#1"));
+
+    let jd = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Jd),
+            ..ask("价保期限多久")
+        })
+        .unwrap();
+    assert!(ids(&jd).contains(&"policies/jd-price#1"));
+    assert!(!ids(&jd).contains(&"policies/price#1"), "{:?}", ids(&jd));
+
+    let pdd = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Pdd),
+            ..ask("价保期限多久")
+        })
+        .unwrap();
+    assert!(!ids(&pdd).contains(&"policies/jd-price#1"));
+    assert!(ids(&pdd).contains(&"policies/price#1"));
+
+    // Filters score zero: a visible snippet keeps its unfiltered score.
+    let score = |r: &SearchResponse, id: &str| r.hits.iter().find(|h| h.id == id).unwrap().score;
+    assert_eq!(
+        score(&all, "policies/price#1"),
+        score(&pdd, "policies/price#1")
+    );
+    assert_eq!(
+        score(&all, "policies/jd-price#1"),
+        score(&jd, "policies/jd-price#1")
+    );
+
+    // Unrestricted snippets show on every platform; a platform-restricted FAQ row only on its own.
+    let invoice = |p| {
+        kb.search(&SearchRequest {
+            platform: Some(p),
+            ..ask("可以开发票吗")
+        })
+        .unwrap()
+    };
+    assert!(ids(&invoice(Platform::Tmall)).contains(&"faq:2"));
+    assert!(!ids(&invoice(Platform::Douyin)).contains(&"faq:2"));
+}
+
+#[test]
+fn sku_restricted_snippets_show_only_for_their_sku_or_without_sku() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let q = "水垢怎么除";
+    let none = kb.search(&ask(q)).unwrap();
+    assert_eq!(
+        none.hits.first().map(|h| h.id.as_str()),
+        Some("guides/kettle-care#1")
+    );
+    let own = kb
+        .search(&SearchRequest {
+            sku: Some("kt-17-01".into()),
+            ..ask(q)
+        })
+        .unwrap();
+    assert_eq!(
+        own.hits.first().map(|h| h.id.as_str()),
+        Some("guides/kettle-care#1"),
+        "sku match ignores case"
+    );
+    let other = kb
+        .search(&SearchRequest {
+            sku: Some("AF-5L-01".into()),
+            ..ask(q)
+        })
+        .unwrap();
+    assert!(
+        !ids(&other).contains(&"guides/kettle-care#1"),
+        "{:?}",
+        ids(&other)
+    );
+}
+
+#[test]
+fn validity_dates_hide_future_and_mark_expired() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let on = |d: &str| {
+        kb.search(&SearchRequest {
+            date: Some(day(d)),
+            ..ask("暖冬节有什么优惠")
+        })
+        .unwrap()
+    };
+    // Before valid_from: this year's campaign is invisible; last year's is expired.
+    let before = on("2026-11-24");
+    assert!(
+        !ids(&before).contains(&"campaigns/winter#1"),
+        "{:?}",
+        ids(&before)
+    );
+    let old = before
+        .hits
+        .iter()
+        .find(|h| h.id == "campaigns/winter-2025#1")
+        .unwrap();
+    assert!(old.expired);
+
+    // During: both visible with the same text; the current one ranks above the expired one.
+    let during = on("2026-12-05");
+    let pos = |r: &SearchResponse, id: &str| r.hits.iter().position(|h| h.id == id).unwrap();
+    assert!(pos(&during, "campaigns/winter#1") < pos(&during, "campaigns/winter-2025#1"));
+    assert!(!during.hits[pos(&during, "campaigns/winter#1")].expired);
+    // valid_to is inclusive.
+    assert!(!on("2026-12-12")
+        .hits
+        .iter()
+        .any(|h| h.id == "campaigns/winter#1" && h.expired));
+
+    // After valid_to: still retrievable, flagged.
+    let after = on("2027-01-05");
+    let h = after
+        .hits
+        .iter()
+        .find(|h| h.id == "campaigns/winter#1")
+        .unwrap();
+    assert!(h.expired);
+    assert_eq!(h.valid_to, Some(day("2026-12-12")));
+}
+
+#[test]
+fn tuihuo_yunfei_shui_chu_finds_the_return_shipping_snippets_first() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let r = kb.search(&ask("退货运费谁出")).unwrap();
+    assert!(!r.no_answer);
+    for h in r.hits.iter().take(3) {
+        assert!(
+            h.id.starts_with("policies/shipping-insurance")
+                || h.id.starts_with("policies/returns")
+                || h.title.contains("运费险")
+                || h.title.contains("退"),
+            "top hits should be about return shipping: {:?}",
+            ids(&r)
+        );
+    }
+}
+
+#[test]
+fn chitchat_carries_no_weight_and_alone_is_no_answer() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let r = kb.search(&ask("在吗 亲 谢谢 哈哈 好的 嗯")).unwrap();
+    assert!(r.no_answer);
+    assert!(r.hits.is_empty(), "{:?}", ids(&r));
+    let plain = kb.search(&ask("退货运费")).unwrap();
+    let chatty = kb.search(&ask("亲 在吗 退货运费 谢谢")).unwrap();
+    assert_eq!(ids(&plain), ids(&chatty));
+    assert_eq!(plain.hits[0].score, chatty.hits[0].score);
+}
+
+#[test]
+fn colloquial_words_and_synonyms_reach_the_knowledge() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    // 寄回去 is a synonym of 退货 in the fixture's synonyms.txt.
+    let r = kb.search(&ask("寄回去运费谁出")).unwrap();
+    assert_eq!(
+        r.hits.first().map(|h| h.id.as_str()),
+        Some("policies/returns#1"),
+        "{:?}",
+        ids(&r)
+    );
+    // 咋 → 怎么; 木有 → 没有: the normalized query equals the plain one.
+    let a = kb.search(&ask("咋开发票")).unwrap();
+    let b = kb.search(&ask("怎么开发票")).unwrap();
+    assert_eq!(ids(&a), ids(&b));
+}
+
+#[test]
+fn latest_customer_turn_weighs_most() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let conversation = |last: &str, earlier: &str| SearchRequest {
+        turns: vec![
+            Turn::customer(earlier),
+            Turn {
+                role: Role::Agent,
+                text: "亲，请问还有什么可以帮您？".into(),
+            },
+            Turn::customer(last),
+        ],
+        ..ask("")
+    };
+    let r = kb
+        .search(&conversation("退款多久到账", "什么时候发货"))
+        .unwrap();
+    assert_eq!(r.hits[0].id, "policies/returns#2", "{:?}", ids(&r));
+    let r = kb
+        .search(&conversation("什么时候发货", "退款多久到账"))
+        .unwrap();
+    assert_eq!(r.hits[0].id, "faq-1", "{:?}", ids(&r));
+    // A closing "好的谢谢" leaves the earlier question in charge.
+    let r = kb
+        .search(&conversation("好的谢谢", "退款多久到账"))
+        .unwrap();
+    assert_eq!(r.hits[0].id, "policies/returns#2", "{:?}", ids(&r));
+}
+
+#[test]
+fn search_results_respect_k() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let r = kb
+        .search(&SearchRequest {
+            k: 2,
+            ..ask("退货 发货 发票 价保")
+        })
+        .unwrap();
+    assert_eq!(r.hits.len(), 2);
+    let r = kb
+        .search(&SearchRequest {
+            k: 0,
+            ..ask("退货")
+        })
+        .unwrap();
+    assert!(r.hits.is_empty());
+}
+
+fn write_version(dir: &Path, tag: &str) {
+    let mut csv = String::from("id,question,answer\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "{tag}-{i},退货运费问题{i},版本{tag}的答案{i}：退货运费说明\n"
+        ));
+    }
+    std::fs::write(dir.join("faq.csv"), csv).unwrap();
+}
+
+#[test]
+fn reload_swaps_atomically_and_keeps_the_old_index_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write_version(dir.path(), "A");
+    let (kb, _) = KnowledgeBase::open(dir.path()).unwrap();
+    let kb = Arc::new(kb);
+    let v_a = kb.version();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let kb = kb.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut seen = std::collections::HashSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let r = kb
+                        .search(&SearchRequest {
+                            k: 30,
+                            ..ask("退货运费")
+                        })
+                        .unwrap();
+                    assert_eq!(r.hits.len(), 30, "a search never sees a half-built index");
+                    let tag = r.hits[0].id.split('-').next().unwrap().to_string();
+                    assert!(
+                        r.hits.iter().all(|h| h.id.starts_with(&format!("{tag}-"))),
+                        "one response mixes versions: {:?}",
+                        r.hits.iter().map(|h| &h.id).collect::<Vec<_>>()
+                    );
+                    seen.insert(tag);
+                }
+                seen
+            })
+        })
+        .collect();
+
+    for round in 0..6 {
+        let tag = if round % 2 == 0 { "B" } else { "A" };
+        write_version(dir.path(), tag);
+        kb.reload().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        let seen = r.join().expect("reader thread panicked");
+        assert!(!seen.is_empty());
+    }
+    assert_eq!(kb.version(), v_a, "back to content A, back to version A");
+
+    write_version(dir.path(), "B");
+    kb.reload().unwrap();
+    let v_b = kb.version();
+    assert_ne!(v_a, v_b);
+
+    // Nothing loadable: reload fails and the B index stays in force.
+    std::fs::write(dir.path().join("faq.csv"), "no,header\n").unwrap();
+    assert!(kb.reload().is_err());
+    assert_eq!(kb.version(), v_b);
+    let r = kb.search(&ask("退货运费")).unwrap();
+    assert!(r.hits[0].id.starts_with("B-"));
+}
+
+#[test]
+fn filters_reach_past_many_better_scoring_hidden_snippets() {
+    // 300 JD-only rows outscore the one PDD row: the search must still find it on PDD
+    // (the pruned unfiltered pass sees only JD rows and has to fall back to the filtered one).
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,question,answer,platforms\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "jd-{i},退货运费谁出{i},京东退货运费说明{i}：退货运费由运费险承担,jd\n"
+        ));
+    }
+    csv.push_str("pdd-1,退货流程,拼多多订单在订单页申请退货,pdd\n");
+    std::fs::write(dir.path().join("faq.csv"), csv).unwrap();
+    let (kb, _) = KnowledgeBase::open(dir.path()).unwrap();
+    let r = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Pdd),
+            ..ask("退货运费谁出")
+        })
+        .unwrap();
+    assert_eq!(ids(&r), vec!["pdd-1"]);
+    let jd = kb
+        .search(&SearchRequest {
+            platform: Some(Platform::Jd),
+            k: 3,
+            ..ask("退货运费谁出")
+        })
+        .unwrap();
+    assert_eq!(jd.hits.len(), 3);
+    assert!(jd.hits.iter().all(|h| h.id.starts_with("jd-")));
+}
