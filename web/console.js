@@ -788,6 +788,8 @@
     return {
       from: $('f-from').value,
       to: $('f-to').value,
+      // Sent only when filled: `agent` = drafts suggested for that agent, `actor` = who acted.
+      agent: $('f-agent').value.trim(),
       actor: $('f-actor').value.trim(),
       action: $('f-action').value,
       category: $('f-category').value,
