@@ -65,11 +65,38 @@ impl Server {
     /// Serves until the process is stopped (Ctrl-C or SIGTERM ends it gracefully).
     pub async fn run(self) -> std::io::Result<()> {
         crate::watch::spawn(self.app.clone());
+        spawn_sweeps(self.app.clone());
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            match crate::faq::resume_unfinished(app).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("resuming {n} unfinished FAQ job(s)"),
+                Err(e) => tracing::error!("could not resume FAQ jobs: {e}"),
+            }
+        });
         let router = http::router(self.app);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// Every minute: expire stale pending drafts and purge raw conversations past retention
+/// (both audited by the store).
+fn spawn_sweeps(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = app.store.expire_stale(now).await {
+                tracing::error!("expiry sweep failed: {e}");
+            }
+            if let Err(e) = app.store.purge_raw(now).await {
+                tracing::error!("retention purge failed: {e}");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
