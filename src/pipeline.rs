@@ -320,7 +320,11 @@ fn extractive(
     let rendered = if no_answer || ctx.snippets.is_empty() {
         prompts.no_answer(ctx)?
     } else {
-        prompts.extractive(ctx)?
+        // Without a model to merge snippets, the best one alone reads as a reply; the others
+        // are still listed as sources for the agent.
+        let mut best = ctx.clone();
+        best.snippets.truncate(1);
+        prompts.extractive(&best)?
     };
     Ok(Generated {
         text: rendered.text,

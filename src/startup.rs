@@ -14,6 +14,9 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     app: Arc<App>,
+    /// FAQ jobs left unfinished by an earlier process, found at build time (not jobs created
+    /// after start-up, which their creator runs).
+    unfinished_jobs: Vec<String>,
 }
 
 impl Server {
@@ -47,10 +50,18 @@ impl Server {
         if !app.gateway.is_configured() {
             tracing::warn!("no language model configured: drafts are extractive (assembled from knowledge snippets), marked \"mode\": \"extractive\"");
         }
+        let unfinished_jobs = app
+            .store
+            .faq_unfinished_jobs()
+            .await?
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
         Ok(Server {
             listener,
             addr,
             app: Arc::new(app),
+            unfinished_jobs,
         })
     }
 
@@ -66,14 +77,15 @@ impl Server {
     pub async fn run(self) -> std::io::Result<()> {
         crate::watch::spawn(self.app.clone());
         spawn_sweeps(self.app.clone());
-        let app = self.app.clone();
-        tokio::spawn(async move {
-            match crate::faq::resume_unfinished(app).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("resuming {n} unfinished FAQ job(s)"),
-                Err(e) => tracing::error!("could not resume FAQ jobs: {e}"),
-            }
-        });
+        if !self.unfinished_jobs.is_empty() {
+            tracing::info!(
+                "resuming {} unfinished FAQ job(s)",
+                self.unfinished_jobs.len()
+            );
+        }
+        for job in self.unfinished_jobs {
+            crate::faq::spawn_run(self.app.clone(), job, crate::faq::RunOptions::default());
+        }
         let router = http::router(self.app);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
