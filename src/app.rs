@@ -31,6 +31,8 @@ pub enum StartupError {
     Prompts(#[from] PromptError),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("users: {0}")]
+    Users(#[from] crate::auth::AuthError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -56,7 +58,7 @@ impl App {
         let store = Store::open(&config.storage)
             .await?
             .with_second_approval_categories(&config.review.second_approval_categories);
-        let users = Users::from_config(&config.users);
+        let users = Users::new(&config.users)?;
         let app = App {
             users,
             prompts: RwLock::new(Arc::new(prompts)),

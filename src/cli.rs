@@ -77,12 +77,26 @@ pub enum Command {
     /// Evaluate retrieval or compliance on a labelled set.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Mint an API token for a user (prints the token once and the [[users]] entry to add).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Export the audit trail or verify its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Bulk FAQ generation: answer a question list, review, export to the knowledge folder.
     #[command(subcommand)]
     Faq(crate::faq::cli::FaqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    New {
+        #[arg(long)]
+        user: String,
+        /// agent, reviewer, compliance or admin.
+        #[arg(long)]
+        role: Role,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +149,9 @@ pub enum EvalCommand {
         k: usize,
         #[arg(long)]
         json: bool,
+        /// Also measure plain jieba BM25 on the body text in the same run.
+        #[arg(long)]
+        baseline: bool,
     },
     /// Precision and recall per verdict over a labelled case set.
     Compliance {
@@ -220,14 +237,16 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             json,
         } => suggest(config, message, platform, sku, json).await,
         Command::Check { text, file, json } => check(&config, text, file, json),
+        Command::Token(TokenCommand::New { user, role }) => token_new(user, role),
         Command::Eval(EvalCommand::Retrieval {
             queries,
             knowledge,
             k,
             json,
+            baseline,
         }) => {
             let dir = knowledge_dir(&config, knowledge);
-            eval_retrieval(dir, queries, k, json).await
+            eval_retrieval(dir, queries, k, json, baseline).await
         }
         Command::Eval(EvalCommand::Compliance { cases, json }) => {
             eval_compliance(&config, cases, json)
@@ -424,14 +443,62 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
     })
 }
 
-async fn eval_retrieval(dir: PathBuf, queries: PathBuf, k: usize, json: bool) -> Outcome {
-    let _ = (dir, queries, k, json);
-    Err(Failure::failed("eval retrieval: not wired yet"))
+/// The product's retrieval and, in the same run, the plain jieba BM25 baseline.
+async fn eval_retrieval(
+    dir: PathBuf,
+    queries: PathBuf,
+    k: usize,
+    json: bool,
+    baseline: bool,
+) -> Outcome {
+    use crate::knowledge::{eval::run_retrieval_eval, SearchOptions};
+    let mut methods = vec![("kefu", SearchOptions::default())];
+    if baseline {
+        methods.push(("baseline", SearchOptions::baseline()));
+    }
+    for (name, options) in methods {
+        let (dir, queries) = (dir.clone(), queries.clone());
+        let report = tokio::task::spawn_blocking(move || {
+            let (kb, _) = KnowledgeBase::open_with(&dir, options).map_err(Failure::input)?;
+            run_retrieval_eval(&kb, &queries, k).map_err(Failure::input)
+        })
+        .await
+        .map_err(|e| Failure::failed(format!("evaluation task failed: {e}")))??;
+        if json {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["method"] = serde_json::Value::String(name.into());
+            println!("{v}");
+        } else {
+            println!(
+                "{name:<9} queries {} (answerable {})  recall@1 {:.3}  recall@{} {:.3}  MRR {:.3}  no-answer accuracy {:.3}",
+                report.queries, report.answerable, report.recall_at_1, report.k, report.recall_at_k, report.mrr, report.no_answer_accuracy
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
-    let _ = (config, cases, json);
-    Err(Failure::failed("eval compliance: not wired yet"))
+    let compliance = Compliance::load(&config.rules.dir).map_err(Failure::input)?;
+    let report = crate::compliance::eval::run_compliance_eval(&compliance, &cases)
+        .map_err(Failure::input)?;
+    if json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print!("{}", report.render_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token_new(user: String, role: Role) -> Outcome {
+    let minted = crate::auth::mint_token(&user, role).map_err(Failure::input)?;
+    eprintln!("token for {user} (shown once; give it to the user, keep it out of files):");
+    println!("{}", minted.token);
+    eprintln!(
+        "\nadd this to the configuration:\n\n{}",
+        minted.config_snippet()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
@@ -483,6 +550,7 @@ async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
                 category,
                 verdict,
                 draft_id: None,
+                agent: None,
             };
             let mut buf: Vec<u8> = Vec::new();
             let summary = store

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drafts::Role;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -19,21 +19,6 @@ pub struct Config {
     pub review: ReviewConfig,
     pub providers: Vec<ProviderConfig>,
     pub users: Vec<UserConfig>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            knowledge: KnowledgeConfig::default(),
-            prompts: PromptsConfig::default(),
-            rules: RulesConfig::default(),
-            review: ReviewConfig::default(),
-            providers: Vec::new(),
-            users: Vec::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

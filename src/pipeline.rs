@@ -213,7 +213,9 @@ pub async fn suggest_for(
         ruleset_version: check.ruleset_version,
         knowledge_version: app.knowledge.version(),
     };
-    let draft = app.store.insert_draft(&new, actor).await?;
+    // The raw conversation is kept only when configured, and purged after its retention period.
+    let raw = (app.config.storage.raw_retention_days > 0).then_some(turns.as_slice());
+    let draft = app.store.insert_draft_with_raw(&new, actor, raw).await?;
     timings.store_ms = ms(t);
     timings.total_ms = ms(started);
 
@@ -318,7 +320,11 @@ fn extractive(
     let rendered = if no_answer || ctx.snippets.is_empty() {
         prompts.no_answer(ctx)?
     } else {
-        prompts.extractive(ctx)?
+        // Without a model to merge snippets, the best one alone reads as a reply; the others
+        // are still listed as sources for the agent.
+        let mut best = ctx.clone();
+        best.snippets.truncate(1);
+        prompts.extractive(&best)?
     };
     Ok(Generated {
         text: rendered.text,

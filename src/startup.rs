@@ -14,6 +14,9 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     app: Arc<App>,
+    /// FAQ jobs left unfinished by an earlier process, found at build time (not jobs created
+    /// after start-up, which their creator runs).
+    unfinished_jobs: Vec<String>,
 }
 
 impl Server {
@@ -47,10 +50,18 @@ impl Server {
         if !app.gateway.is_configured() {
             tracing::warn!("no language model configured: drafts are extractive (assembled from knowledge snippets), marked \"mode\": \"extractive\"");
         }
+        let unfinished_jobs = app
+            .store
+            .faq_unfinished_jobs()
+            .await?
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
         Ok(Server {
             listener,
             addr,
             app: Arc::new(app),
+            unfinished_jobs,
         })
     }
 
@@ -65,11 +76,39 @@ impl Server {
     /// Serves until the process is stopped (Ctrl-C or SIGTERM ends it gracefully).
     pub async fn run(self) -> std::io::Result<()> {
         crate::watch::spawn(self.app.clone());
+        spawn_sweeps(self.app.clone());
+        if !self.unfinished_jobs.is_empty() {
+            tracing::info!(
+                "resuming {} unfinished FAQ job(s)",
+                self.unfinished_jobs.len()
+            );
+        }
+        for job in self.unfinished_jobs {
+            crate::faq::spawn_run(self.app.clone(), job, crate::faq::RunOptions::default());
+        }
         let router = http::router(self.app);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// Every minute: expire stale pending drafts and purge raw conversations past retention
+/// (both audited by the store).
+fn spawn_sweeps(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = app.store.expire_stale(now).await {
+                tracing::error!("expiry sweep failed: {e}");
+            }
+            if let Err(e) = app.store.purge_raw(now).await {
+                tracing::error!("retention purge failed: {e}");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -51,7 +51,9 @@ async fn duplicates_are_generated_once_and_share_the_answer() {
 
     let full = wait_finished(&t, &id).await;
     assert_eq!(fake.calls(), 4, "one request per distinct question");
-    assert_eq!(sent_count(&fake, "退货"), 1);
+    // Count by the customer line of the prompt: the retrieved snippets mention 退货 too.
+    assert_eq!(sent_count(&fake, "顾客：咋退货"), 1);
+    assert_eq!(sent_count(&fake, "怎么退货呀"), 0);
     let results = full["results"].as_array().unwrap();
     assert_eq!(results.len(), 6);
     assert_eq!(results[2]["duplicate_of"], 0);

@@ -24,6 +24,8 @@ pub struct EventQuery {
     /// `YYYY-MM-DD` (that whole day included) or RFC 3339; exclusive.
     to: Option<String>,
     actor: Option<String>,
+    /// The agent whose drafts the events concern.
+    agent: Option<String>,
     action: Option<String>,
     draft_id: Option<String>,
     category: Option<String>,
@@ -51,6 +53,7 @@ impl EventQuery {
             actor: self.actor.clone().filter(|s| !s.is_empty()),
             action: self.action.clone().filter(|s| !s.is_empty()),
             draft_id: self.draft_id.clone().filter(|s| !s.is_empty()),
+            agent: self.agent.clone().filter(|s| !s.is_empty()),
             category: self.category.clone().filter(|s| !s.is_empty()),
             verdict: self.verdict,
         })

@@ -76,7 +76,22 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
+            StoreError::Forbidden(_) => ApiError::forbidden(e.to_string()),
+            StoreError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            }
             other => ApiError::internal(format!("storage failed: {other}")),
+        }
+    }
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match e {
+            AuthError::Forbidden { .. } => ApiError::forbidden(e.to_string()),
+            AuthError::Config { .. } => ApiError::internal(e.to_string()),
+            _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
         }
     }
 }

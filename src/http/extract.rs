@@ -48,6 +48,6 @@ impl FromRequestParts<AppState> for Caller {
         app.users
             .authenticate(header)
             .map(Caller)
-            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()))
+            .map_err(ApiError::from)
     }
 }
