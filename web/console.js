@@ -532,18 +532,6 @@
         el('strong', { text: `「${f.matched || current}」` }), ' ', f.message || '',
         f.suggestion ? el('span', { class: 'muted', text: ` 建议：${f.suggestion}` }) : null,
         el('span', { class: 'muted mono', text: ` ${f.rule}` }));
-      if (f.suggestion && !stale && d.status === 'pending' && current === f.matched) {
-        li.append(el('button', {
-          type: 'button',
-          'aria-label': `把「${f.matched}」替换为「${f.suggestion}」`,
-          onclick: () => {
-            const ta = $('draft-text');
-            ta.value = L.replaceSpan(ta.value, f.start, f.end, f.suggestion);
-            ta.dispatchEvent(new Event('input'));
-            ta.focus();
-          },
-        }, '替换为建议'));
-      }
       ul.append(li);
     });
     updateActions(stale);
