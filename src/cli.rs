@@ -291,13 +291,8 @@ async fn open_knowledge(dir: PathBuf) -> Result<KnowledgeBase, Failure> {
 async fn index(dir: PathBuf) -> Outcome {
     let started = std::time::Instant::now();
     let display = dir.display().to_string();
-    let (kb, report) = tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
-        .await
-        .map_err(|e| Failure::failed(format!("index task failed: {e}")))?
-        .map_err(Failure::input)?;
-    for e in &report.errors {
-        eprintln!("skipped {e}");
-    }
+    let kb = open_knowledge(dir).await?;
+    let report = kb.report();
     println!(
         "indexed {} snippets from {} files in {} in {} ms (version {}); {} file(s) skipped",
         report.snippets,

@@ -31,7 +31,7 @@ fn summary(findings: &[Finding]) -> String {
 /// A draft the actor may not see is reported as not found, so ids cannot be probed.
 pub async fn visible_draft(app: &App, id: &str, actor: &Actor) -> Result<Draft, StoreError> {
     let draft = app.store.get_draft(id).await?;
-    if actor.role == Role::Agent && draft.agent != actor.name {
+    if !crate::auth::can_read_draft(actor, &draft) {
         return Err(StoreError::NotFound(id.to_string()));
     }
     Ok(draft)

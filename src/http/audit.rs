@@ -9,12 +9,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::Caller;
-use super::routes::require;
 use super::{ApiError, AppState};
+use crate::auth;
 use crate::compliance::Verdict;
-use crate::drafts::{EventFilter, ExportFormat, Role};
-
-const AUDITORS: &[Role] = &[Role::Compliance, Role::Admin];
+use crate::drafts::{EventFilter, ExportFormat};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +79,7 @@ pub async fn events(
     Caller(actor): Caller,
     Query(q): Query<EventQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&actor, AUDITORS)?;
+    auth::require(&actor, auth::AUDIT_READERS)?;
     let page = app
         .store
         .list_events(&q.filter()?, q.after, q.limit.unwrap_or(50))
@@ -97,7 +95,7 @@ pub async fn export(
     Caller(actor): Caller,
     Query(q): Query<EventQuery>,
 ) -> Result<Response, ApiError> {
-    require(&actor, AUDITORS)?;
+    auth::require(&actor, auth::AUDIT_READERS)?;
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => ExportFormat::Csv,
         "jsonl" => ExportFormat::Jsonl,
@@ -133,7 +131,7 @@ pub async fn verify(
     State(app): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    require(&actor, AUDITORS)?;
+    auth::require(&actor, auth::AUDIT_READERS)?;
     let report = app.store.verify().await?;
     Ok(Json(
         serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?,

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{ApiJson, Caller};
-use super::routes::require;
 use super::{ApiError, AppState};
+use crate::auth::require;
 use crate::drafts::Role;
 use crate::faq::{self, FaqError, Format, Question, ReviewAction, RunOptions};
 

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::extract::{ApiJson, Caller};
 use super::{ApiError, AppState};
+use crate::auth;
 use crate::compliance::{CheckResult, Grounding};
 use crate::drafts::{Actor, Draft, Role, Status};
 use crate::pipeline::{self, SuggestRequest};
@@ -31,17 +32,6 @@ pub async fn me(State(app): State<AppState>, Caller(actor): Caller) -> Json<Valu
 
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see the API section of the README")
-}
-
-pub(super) fn require(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
-    if roles.contains(&actor.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!(
-            "role `{:?}` may not do this; it needs one of {:?}",
-            actor.role, roles
-        )))
-    }
 }
 
 /// `stream: true` or `Accept: text/event-stream` answers Server-Sent Events; otherwise JSON.
@@ -237,7 +227,7 @@ pub async fn reload(
     State(app): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    require(&actor, &[Role::Admin])?;
+    auth::require(&actor, auth::RELOADERS)?;
     let report = app.reload_all(&actor).await;
     Ok(Json(report))
 }
