@@ -14,7 +14,10 @@ use crate::drafts::{Actor, Draft, Role};
 pub const AUDIT_READERS: &[Role] = &[Role::Compliance, Role::Admin];
 /// Roles that may reload rules, knowledge and prompts.
 pub const RELOADERS: &[Role] = &[Role::Admin];
-/// Roles that may approve a `block` with a reason (the store enforces the same).
+/// Roles that may run the retention purge by hand.
+pub const PURGERS: &[Role] = &[Role::Admin];
+/// Roles that may approve a `block` with a reason; `review` and the store both check this list.
+/// Admin is included because the local-only mode's single user is an admin.
 pub const BLOCK_OVERRIDERS: &[Role] = &[Role::Compliance, Role::Admin];
 
 /// Prefix of minted tokens, so a leaked one is recognizable in a secret scanner.

@@ -4,8 +4,9 @@
 //! at decision time, against the rules in force now (not those of the suggestion).
 
 use crate::app::App;
+use crate::auth::BLOCK_OVERRIDERS;
 use crate::compliance::{Finding, Grounding, Verdict};
-use crate::drafts::{Actor, Decision, Draft, Role, StoreError};
+use crate::drafts::{Actor, Decision, Draft, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -85,16 +86,15 @@ pub async fn approve(
             .filter(|f| f.severity == crate::compliance::Severity::Block)
             .cloned()
             .collect();
-        match (&override_reason, actor.role) {
-            (Some(_), Role::Compliance) => {}
-            (Some(_), _) => {
-                return Err(ReviewError::Forbidden(
-                    "only a compliance officer may override a blocking finding".into(),
-                ))
-            }
-            (None, _) => return Err(ReviewError::Blocked { findings: blocking }),
+        if override_reason.is_none() {
+            return Err(ReviewError::Blocked { findings: blocking });
         }
-    } else if override_reason.is_some() && actor.role != Role::Compliance {
+        if !BLOCK_OVERRIDERS.contains(&actor.role) {
+            return Err(ReviewError::Forbidden(
+                "only a compliance officer may override a blocking finding".into(),
+            ));
+        }
+    } else if override_reason.is_some() && !BLOCK_OVERRIDERS.contains(&actor.role) {
         return Err(ReviewError::Forbidden(
             "only a compliance officer may give an override reason".into(),
         ));

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, StartupError};
 use crate::config::Config;
+use crate::drafts::Actor;
 use crate::http;
 
 pub struct Server {
@@ -104,7 +105,7 @@ fn spawn_sweeps(app: Arc<App>) {
             if let Err(e) = app.store.expire_stale(now).await {
                 tracing::error!("expiry sweep failed: {e}");
             }
-            if let Err(e) = app.store.purge_raw(now).await {
+            if let Err(e) = app.store.purge_raw(&Actor::system(), now).await {
                 tracing::error!("retention purge failed: {e}");
             }
         }

@@ -9,10 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sqlx::Connection;
 use support::fake_provider::FakeProvider;
-
-const PG_ENV: &str = "KEFU_TEST_DATABASE_URL";
+use support::pg;
 
 fn questions() -> Vec<String> {
     let products = [
@@ -64,18 +62,11 @@ fn sent_in_run(stderr: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_a_job_without_generating_any_question_twice() {
-    let Ok(base) = std::env::var(PG_ENV) else {
-        eprintln!("skipped: set {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the two-process PostgreSQL test");
+    let Some(base) = pg::base_url("the two-process PostgreSQL FAQ test") else {
         return;
     };
-    let schema = format!("kefu_faq_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let schema = pg::Schema::create(&base, "kefu_faq").await;
+    let url = schema.url.clone();
 
     let fake = FakeProvider::start().await;
     // Slow enough that the second process is up (index built) while the first still works.
@@ -153,9 +144,5 @@ async fn two_processes_share_a_job_without_generating_any_question_twice() {
     assert!(ra.iter().all(|l| l["status"] == "done"));
     let ids = |r: &[Value]| r.iter().map(|l| l["draft_id"].clone()).collect::<Vec<_>>();
     assert_eq!(ids(&ra), ids(&rb));
-
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut conn)
-        .await
-        .ok();
+    drop(schema);
 }

@@ -5,7 +5,7 @@ mod store_support;
 
 use chrono::{Duration, Utc};
 use kefu::compliance::{Severity, Verdict};
-use kefu::drafts::{Decision, EventFilter, ExportFormat, Role, VerifyProblem};
+use kefu::drafts::{Actor, Decision, EventFilter, ExportFormat, Role, VerifyProblem};
 use store_support::*;
 
 fn no_tune(_: &mut kefu::config::StorageConfig) {}
@@ -427,7 +427,7 @@ store_test!(
         assert_eq!(s.raw_conversation(&d.id).await.unwrap(), Some(raw.clone()));
         assert_eq!(s.raw_conversation(&other.id).await.unwrap(), None);
         assert!(s
-            .purge_raw(Utc::now() + Duration::days(6))
+            .purge_raw(&Actor::system(), Utc::now() + Duration::days(6))
             .await
             .unwrap()
             .is_empty());
@@ -436,7 +436,10 @@ store_test!(
             2,
             "nothing purged, nothing recorded"
         );
-        let purged = s.purge_raw(Utc::now() + Duration::days(8)).await.unwrap();
+        let purged = s
+            .purge_raw(&Actor::system(), Utc::now() + Duration::days(8))
+            .await
+            .unwrap();
         assert_eq!(purged, vec![d.id.clone()]);
         assert_eq!(s.raw_conversation(&d.id).await.unwrap(), None);
         let e = s.events(None).await.unwrap().pop().unwrap();

@@ -671,8 +671,13 @@ impl Store {
     }
 
     /// Deletes raw (unmasked) conversations whose retention ended by `now` and records one
-    /// `purged` event naming the drafts. Returns their ids (empty: nothing to purge, no event).
-    pub async fn purge_raw(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        in_tx!(self, tx => ops::purge_raw(&mut tx, now))
+    /// `purged` event by `actor` naming the drafts. Returns their ids (empty: nothing to
+    /// purge, no event).
+    pub async fn purge_raw(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        in_tx!(self, tx => ops::purge_raw(&mut tx, actor, now))
     }
 }

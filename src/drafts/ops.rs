@@ -194,6 +194,7 @@ pub(crate) async fn expire_stale<T: WriteTx>(
 
 pub(crate) async fn purge_raw<T: WriteTx>(
     tx: &mut T,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let now = audit::truncate(now);
@@ -201,7 +202,7 @@ pub(crate) async fn purge_raw<T: WriteTx>(
     let ids = tx.purge_raw(now).await?;
     if !ids.is_empty() {
         let event = PendingEvent {
-            actor: Actor::system(),
+            actor: actor.clone(),
             action: "purged".into(),
             draft_id: None,
             payload: serde_json::json!({

@@ -251,7 +251,7 @@ fn approve(
                     .into(),
             ));
         }
-        if !matches!(actor.role, Role::Compliance | Role::Admin) {
+        if !crate::auth::BLOCK_OVERRIDERS.contains(&actor.role) {
             return Err(StoreError::Forbidden(format!(
                 "only a compliance officer can override a block ({} is {})",
                 actor.name,

@@ -39,6 +39,7 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/audit/export", get(audit::export))
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/admin/reload", post(routes::reload))
+        .route("/v1/admin/purge", post(routes::purge))
         .merge(faq::routes())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limit))

@@ -231,3 +231,14 @@ pub async fn reload(
     let report = app.reload_all(&actor).await;
     Ok(Json(report))
 }
+
+/// Runs the retention purge now (it also runs every minute): raw conversations past their
+/// retention period are deleted, and the purge is audited under the admin's name.
+pub async fn purge(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Value>, ApiError> {
+    auth::require(&actor, auth::PURGERS)?;
+    let ids = app.store.purge_raw(&actor, chrono::Utc::now()).await?;
+    Ok(Json(json!({ "purged": ids.len(), "drafts": ids })))
+}

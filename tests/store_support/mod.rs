@@ -10,7 +10,8 @@ use kefu::conversation::{Platform, Turn};
 use kefu::drafts::{Actor, Mode, NewDraft, Role, SourceRef, Store};
 use sqlx::Connection;
 
-pub const PG_ENV: &str = "KEFU_TEST_DATABASE_URL";
+#[path = "../support/pg.rs"]
+mod pg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -24,7 +25,7 @@ pub struct TestDb {
     pub cfg: StorageConfig,
     pub store: Store,
     dir: tempfile::TempDir,
-    pg: Option<(String, String)>, // (base url, schema)
+    pg: Option<pg::Schema>,
 }
 
 pub fn storage(dir: PathBuf) -> StorageConfig {
@@ -42,28 +43,12 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = storage(dir.path().join("data"));
         tune(&mut cfg);
-        let mut pg = None;
+        let mut schema_guard = None;
         if kind == Kind::Postgres {
-            let Ok(base) = std::env::var(PG_ENV) else {
-                // straight to stderr: the harness captures eprintln! of passing tests
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "notice: PostgreSQL store test skipped; set {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
-                );
-                return None;
-            };
-            let schema = format!("kefu_t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to test PostgreSQL");
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .await
-                .expect("create schema");
-            conn.close().await.ok();
-            cfg.database_url = Some(schema_url(&base, &schema));
-            pg = Some((base, schema));
+            let base = pg::base_url("PostgreSQL store test")?;
+            let schema = pg::Schema::create(&base, "kefu_t").await;
+            cfg.database_url = Some(schema.url.clone());
+            schema_guard = Some(schema);
         }
         let store = Store::open(&cfg).await.expect("open store");
         Some(TestDb {
@@ -71,7 +56,7 @@ impl TestDb {
             cfg,
             store,
             dir,
-            pg,
+            pg: schema_guard,
         })
     }
 
@@ -114,22 +99,10 @@ impl TestDb {
         }
     }
 
+    /// Closes the store before its schema (if any) is dropped.
     pub async fn finish(self) {
         self.store.close().await;
-        if let Some((base, schema)) = &self.pg {
-            if let Ok(mut c) = sqlx::PgConnection::connect(base).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                    .execute(&mut c)
-                    .await;
-                let _ = c.close().await;
-            }
-        }
     }
-}
-
-pub fn schema_url(base: &str, schema: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
 pub fn agent(name: &str) -> Actor {

@@ -1,6 +1,7 @@
 //! Spawns the real application on 127.0.0.1:0 with the repository's knowledge, prompts and rules,
-//! a fresh data folder, and optionally fake providers. PostgreSQL is used instead of SQLite when
-//! the test asks for it and `KEFU_TEST_DATABASE_URL` is set.
+//! a fresh data folder, and optionally fake providers. The store is a fresh SQLite file, or a
+//! fresh PostgreSQL schema for tests declared with [`on_both_stores!`] when
+//! `KEFU_TEST_DATABASE_URL` is set.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,23 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub app: Arc<App>,
     pub data_dir: tempfile::TempDir,
+    /// Dropped (with the schema) after everything above.
+    pub schema: Option<super::pg::Schema>,
+}
+
+/// Which store a test's app runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// The server's URL (`KEFU_TEST_DATABASE_URL`).
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when configured; `None` after a notice otherwise.
+    pub fn postgres() -> Option<Backend> {
+        super::pg::base_url("PostgreSQL API test").map(Backend::Postgres)
+    }
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
@@ -32,9 +50,23 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     config
 }
 
+/// The app on a fresh SQLite file.
 pub async fn spawn(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_on(Backend::Sqlite, configure).await
+}
+
+/// The app on the given store (a fresh schema for PostgreSQL).
+pub async fn spawn_on(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(data_dir.path());
+    let schema = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres(base) => {
+            let schema = super::pg::Schema::create(&base, "kefu_api").await;
+            config.storage.database_url = Some(schema.url.clone());
+            Some(schema)
+        }
+    };
     configure(&mut config);
     let server = Server::build(config).await.expect("server builds");
     let base = format!("http://{}", server.addr());
@@ -45,7 +77,33 @@ pub async fn spawn(configure: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         app,
         data_dir,
+        schema,
     }
+}
+
+/// Declares each test twice, on SQLite and on PostgreSQL (skipped with a notice when
+/// `KEFU_TEST_DATABASE_URL` is unset): `on_both_stores! { async fn name(backend) { … } }`,
+/// where the body spawns its app with `spawn_on(backend, …)`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $backend = $crate::support::app::Backend::Sqlite;
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($backend) = $crate::support::app::Backend::postgres() else {
+                    return;
+                };
+                $body
+            }
+        }
+    )*};
 }
 
 impl TestApp {
@@ -63,6 +121,62 @@ impl TestApp {
             .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST with `Authorization: Bearer <token>`.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET with `Authorization: Bearer <token>`; the body as text.
+    pub async fn get_text_as(&self, token: &str, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// GET with `Authorization: Bearer <token>`.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let (status, text) = self.get_text_as(token, path).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Runs SQL on the app's database behind its back, as someone with direct access would.
+    pub async fn raw_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        match &self.schema {
+            None => {
+                let file = self.app.config.storage.data_dir.join("kefu.db");
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                        .await
+                        .expect("open the SQLite file");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+                c.close().await.ok();
+            }
+            Some(schema) => {
+                let mut c = sqlx::PgConnection::connect(&schema.url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("raw SQL");
+                c.close().await.ok();
+            }
+        }
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
