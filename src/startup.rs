@@ -112,7 +112,8 @@ fn spawn_sweeps(app: Arc<App>) {
     });
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -131,5 +132,9 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+async fn shutdown_signal() {
+    stop_signal().await;
     tracing::info!("shutting down");
 }

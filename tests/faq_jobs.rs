@@ -203,6 +203,75 @@ async fn unknown_jobs_and_bad_uploads_are_clear_errors() {
     assert_eq!(status, 400);
 }
 
+/// A browser form or `curl -F file=@faq.csv` sends multipart/form-data; Excel saves GBK.
+fn multipart(boundary: &str, file_name: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n双11 新问题\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn a_gbk_csv_uploaded_as_a_form_file_becomes_a_job() {
+    let t = support::app::spawn(|_| {}).await;
+    let csv = "question,platform\n预售定金能退吗,taobao\n双11价保怎么申请,\n";
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(csv);
+    assert!(!lossy);
+    let boundary = "kefu-test-boundary-7d1";
+    let r = t
+        .client
+        .post(t.url("/v1/faq/jobs"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart(boundary, "双11新问题.csv", &gbk))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["job"]["source"], "双11新问题.csv", "{job}");
+    let id = job["job"]["id"].as_str().unwrap().to_string();
+    let done = wait_finished(&t, &id).await;
+    let questions: Vec<&str> = done["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["question"].as_str().unwrap())
+        .collect();
+    assert_eq!(questions, ["预售定金能退吗", "双11价保怎么申请"], "{done}");
+
+    // A form without a file part says what it expected.
+    let r = t
+        .client
+        .post(t.url("/v1/faq/jobs"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--{boundary}--\r\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no file"),
+        "{body}"
+    );
+}
+
 /// Scaled-down quota run: the fake allows 100 requests in any second (6000 rpm); 100 questions
 /// must never see a 429 and never need a second request. The gateway is configured a little
 /// under the quota because its limiter admits a burst (up to 10) on top of the rate.

@@ -198,3 +198,72 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
     assert_eq!(fourth.status.code(), Some(0));
     assert_eq!(fake.calls(), before);
 }
+
+/// SIGTERM (or Ctrl-C) drains: the questions already with the provider are answered and
+/// recorded, nothing new is sent, and the next run finishes the job. Nothing is interrupted,
+/// lost or sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_drains_and_resumes_with_nothing_lost_or_sent_twice() {
+    let fake = FakeProvider::start().await;
+    fake.set_latency(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake);
+    let input = dir.path().join("questions.csv");
+    let csv: String = std::iter::once("question".to_string())
+        .chain(questions())
+        .map(|q| q + "\n")
+        .collect();
+    std::fs::write(&input, csv).unwrap();
+    let out = dir.path().join("answers.jsonl");
+    let args = [
+        "faq",
+        "generate",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+
+    let first = kefu(&config, &args).spawn().expect("start kefu");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.calls() < 10 {
+        assert!(Instant::now() < deadline, "the first run never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let first = wait_output(first).await;
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "unfinished: {stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    let lines = read_results(&out);
+    assert!(
+        lines.iter().all(|l| l["status"] != "interrupted"),
+        "a drained stop interrupts nothing: {lines:?}"
+    );
+    let answered_first = lines.iter().filter(|l| l["status"] == "done").count();
+    assert_eq!(
+        answered_first,
+        fake.calls(),
+        "every question sent was recorded"
+    );
+    assert!(
+        answered_first < questions().len(),
+        "the stop came too late to prove anything"
+    );
+
+    let second = wait_output(kefu(&config, &args).spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    let lines = read_results(&out);
+    assert!(lines.iter().all(|l| l["status"] == "done"), "{lines:?}");
+    let counts = sent(&fake);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "each question sent exactly once: {counts:?}"
+    );
+    assert_eq!(fake.calls(), questions().len());
+}

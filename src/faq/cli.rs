@@ -77,11 +77,23 @@ pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, Strin
             retry_failed,
             stale_after,
         } => {
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            // First Ctrl-C / SIGTERM: drain (questions with the provider are answered and
+            // recorded, nothing new is sent). A second one stops at once (those become
+            // `interrupted` on the next run).
+            tokio::spawn(async move {
+                crate::startup::stop_signal().await;
+                eprintln!("\nstopping: waiting for the questions already sent, sending no new ones (Ctrl-C again to stop at once; run the same command to resume)");
+                let _ = stop.send(true);
+                crate::startup::stop_signal().await;
+                std::process::exit(130);
+            });
             let opts = RunOptions {
                 workers,
                 retry_interrupted,
                 retry_failed,
                 stale_after: std::time::Duration::from_secs(stale_after.max(1)),
+                stop: Some(stop_rx),
             };
             generate(&app, input, out, platform, fresh, opts)
                 .await
@@ -209,6 +221,12 @@ async fn generate(
     );
     for f in &summary.failures {
         eprintln!("  #{} {}: {}", f.seq + 1, f.question, f.error);
+    }
+    if report.stopped {
+        eprintln!(
+            "stopped before the end: run the same command again to resume job {}",
+            summary.job_id
+        );
     }
     if summary.done > 0 {
         eprintln!(

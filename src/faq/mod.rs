@@ -17,6 +17,9 @@
 //!   question reaches the provider twice. `--retry-interrupted` (or
 //!   [`RunOptions::retry_interrupted`]) sends them once more; each re-send counts in `attempts`.
 //! - Pending items were never sent and are simply claimed by the next run.
+//! - A stop on request ([`RunOptions::stop`]: Ctrl-C or SIGTERM on the CLI) claims nothing new
+//!   and waits for the items with the provider, so only a hard kill can leave `interrupted`
+//!   items: between "sent" and "recorded" no client can know whether the provider answered.
 
 pub mod cli;
 pub mod input;
@@ -374,6 +377,9 @@ pub struct RunOptions {
     pub retry_failed: bool,
     /// A run whose heartbeat is older than this is dead and its in-flight items are settled.
     pub stale_after: Duration,
+    /// Set to `true` to stop gracefully: no new question is claimed, those with the provider
+    /// are answered and recorded, and the job stays resumable (nothing interrupted).
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for RunOptions {
@@ -383,6 +389,7 @@ impl Default for RunOptions {
             retry_interrupted: false,
             retry_failed: false,
             stale_after: Duration::from_secs(10),
+            stop: None,
         }
     }
 }
@@ -423,6 +430,8 @@ pub struct RunReport {
     pub processed: u64,
     pub elapsed_secs: f64,
     pub progress: Progress,
+    /// Stopped on request before the job was done; run again to resume.
+    pub stopped: bool,
 }
 
 /// Works on a job until no distinct question is pending or in flight (in this or another
@@ -470,9 +479,13 @@ pub async fn run_job(
         );
     }
     let processed = std::sync::atomic::AtomicU64::new(0);
+    let stopping = || opts.stop.as_ref().is_some_and(|s| *s.borrow());
     loop {
         let work = (0..workers).map(|_| async {
-            while let Some(c) = app.store.faq_claim(job_id, &run_id, now_ms()).await? {
+            while !stopping() {
+                let Some(c) = app.store.faq_claim(job_id, &run_id, now_ms()).await? else {
+                    break;
+                };
                 answer(app, &job, &run_id, c).await?;
                 processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if let Ok(p) = progress(app, job_id).await {
@@ -483,6 +496,18 @@ pub async fn run_job(
         });
         for r in futures::future::join_all(work).await {
             r?;
+        }
+        if stopping() {
+            let progress = progress(app, job_id).await?;
+            on_progress(&progress);
+            return Ok(RunReport {
+                job_id: job_id.to_string(),
+                recovery,
+                processed: processed.into_inner(),
+                elapsed_secs: started.elapsed().as_secs_f64(),
+                progress,
+                stopped: true,
+            });
         }
         // Other processes may still hold items; wait for them, or for them to die.
         let settled = app
@@ -516,6 +541,7 @@ pub async fn run_job(
         processed: processed.into_inner(),
         elapsed_secs: started.elapsed().as_secs_f64(),
         progress,
+        stopped: false,
     })
 }
 

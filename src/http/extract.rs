@@ -13,15 +13,23 @@ use crate::drafts::Actor;
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// A body that could not be read: too large (413, one code for every route) or malformed.
+pub fn unreadable_body(status: StatusCode, what: &str, detail: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "payload_too_large",
+            "the request body is larger than server.max_body_bytes allows",
+        );
+    }
+    ApiError::bad_request(format!("cannot read {what}: {detail}"))
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::new(
-                status,
-                "payload_too_large",
-                "the request body is larger than server.max_body_bytes allows",
-            );
+            return unreadable_body(status, "the body", rejection.body_text());
         }
         let code = match rejection {
             JsonRejection::MissingJsonContentType(_) => "bad_request",

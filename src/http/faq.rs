@@ -1,8 +1,10 @@
 //! FAQ job routes. Reviewers and admins create, run and review jobs.
 //!
 //! - `POST /v1/faq/jobs` — the body is the question list: `text/csv` (UTF-8 or GBK, a
-//!   `question` column), `application/x-ndjson` / `application/jsonl` (JSON Lines), or
-//!   `application/json` `{"questions": ["…" | {"question", "platform"?, "sku"?}], "source"?}`.
+//!   `question` column), `application/x-ndjson` / `application/jsonl` (JSON Lines),
+//!   `application/json` `{"questions": ["…" | {"question", "platform"?, "sku"?}], "source"?}`,
+//!   or a `multipart/form-data` file upload (a browser form or `curl -F file=@faq.csv`): the
+//!   first file part, its format told by its file name or content type.
 //!   Answers 202 with the job's progress; generation runs in the background.
 //! - `GET /v1/faq/jobs/{id}` — progress (done / failed / interrupted / pending, rate, ETA) and,
 //!   with `?results=true`, every question's outcome and draft.
@@ -13,7 +15,7 @@
 //! - `GET /v1/faq/jobs/{id}/export.csv` — approved answers as a knowledge FAQ CSV.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +23,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{unreadable_body, ApiJson, Caller};
 use super::{ApiError, AppState};
 use crate::auth::require;
 use crate::drafts::Role;
@@ -69,18 +71,53 @@ enum OneQuestion {
     Full(Question),
 }
 
+/// The first file part of a multipart upload: its name (or content type) and bytes.
+async fn uploaded_file(mut form: Multipart) -> Result<(String, Bytes), ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        unreadable_body(e.status(), "the multipart upload", e.body_text())
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let Some(name) = field
+            .file_name()
+            .map(str::to_string)
+            .or_else(|| field.content_type().map(str::to_string))
+        else {
+            continue; // a plain form field
+        };
+        let bytes = field.bytes().await.map_err(bad)?;
+        return Ok((name, bytes));
+    }
+    Err(ApiError::bad_request(
+        "the multipart upload has no file: send the question list as a file field (e.g. -F file=@faq.csv)",
+    ))
+}
+
 async fn create(
     State(app): State<AppState>,
     Caller(actor): Caller,
     headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
     require(&actor, ROLES)?;
-    let content_type = headers
+    let mut content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let mut file_name = None;
+    let body = if content_type.starts_with("multipart/form-data") {
+        let form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| unreadable_body(e.status(), "the multipart upload", e.body_text()))?;
+        let (name, bytes) = uploaded_file(form).await?;
+        content_type = name.to_ascii_lowercase();
+        file_name = Some(name);
+        bytes
+    } else {
+        Bytes::from_request(request, &())
+            .await
+            .map_err(|e| unreadable_body(e.status(), "the upload", e.body_text()))?
+    };
     let (questions, source) = if content_type.starts_with("application/json") {
         let upload: JsonUpload = serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
@@ -114,12 +151,13 @@ async fn create(
         (qs, upload.source.unwrap_or_else(|| "upload.json".into()))
     } else {
         let format = Format::guess(&content_type);
-        let qs = faq::input::parse("the upload", &body, format).map_err(FaqError::from)?;
+        let label = file_name.as_deref().unwrap_or("the upload");
+        let qs = faq::input::parse(label, &body, format).map_err(FaqError::from)?;
         let name = match format {
             Some(Format::Jsonl) => "upload.jsonl",
             _ => "upload.csv",
         };
-        (qs, name.to_string())
+        (qs, file_name.unwrap_or_else(|| name.to_string()))
     };
     if questions.is_empty() {
         return Err(ApiError::bad_request("the upload has no questions"));
