@@ -3,8 +3,10 @@
 //!
 //! Waiters are admitted one at a time through a FIFO gate, so a request's cells are taken only
 //! by the one at the head (governor cannot give cells back). Live requests go before bulk ones:
-//! a bulk waiter steps aside while any live request is waiting for the gate. A request that
-//! would have to wait past its deadline is refused at once with the wait it would need.
+//! a bulk waiter steps aside while any live request is waiting for the gate, and bulk work may
+//! hold at most `max_concurrency - 1` of the concurrent slots, so an agent never finds every
+//! slot taken by a FAQ job. A request that would have to wait past its deadline is refused at
+//! once with the wait it would need.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -30,6 +32,7 @@ pub struct Busy {
 #[derive(Debug)]
 pub struct Admission {
     _permit: OwnedSemaphorePermit,
+    _bulk_permit: Option<OwnedSemaphorePermit>,
     /// This request's token estimate, charged to the per-minute budget (give it to
     /// [`Limiter::settle`] with the tokens really used).
     pub reserved_tokens: u32,
@@ -39,6 +42,8 @@ pub struct Limiter {
     rpm: Option<DefaultDirectRateLimiter>,
     tpm: Option<(DefaultDirectRateLimiter, NonZeroU32)>,
     concurrency: Arc<Semaphore>,
+    /// The share of `concurrency` bulk requests may hold (one slot kept for live ones).
+    bulk_concurrency: Arc<Semaphore>,
     gate: tokio::sync::Mutex<()>,
     live_waiting: AtomicUsize,
     live_changed: Notify,
@@ -55,11 +60,15 @@ const UNKNOWN_WAIT: Duration = Duration::from_secs(1);
 impl Limiter {
     /// `rpm` or `tpm` 0 means no such limit; `max_concurrency` 0 means one at a time.
     pub fn new(rpm: u32, tpm: u32, max_concurrency: u32) -> Limiter {
-        // Period 60 s / rpm with a burst of at most one second's worth (and at most 10): a
-        // burst of `rpm` would let about twice the rate through in the first minute after idle.
+        // A burst of at most one second's worth (and at most 10), refilled at `rpm - burst` a
+        // minute: a full burst plus a minute's refill is then `rpm`, so no 60-second window
+        // ever sees more than `rpm` requests (providers count sliding minutes; refilling at
+        // `rpm` let one request too many into the first minute after idle, and a 429 followed).
         let rpm_limiter = NonZeroU32::new(rpm).and_then(|rpm| {
-            let burst = NonZeroU32::new((rpm.get() / 60).clamp(1, 10))?;
-            let quota = Quota::with_period(Duration::from_secs(60) / rpm.get())?.allow_burst(burst);
+            let burst = (rpm.get() / 60).clamp(1, 10);
+            let refill = rpm.get().saturating_sub(burst).max(1);
+            let quota = Quota::with_period(Duration::from_secs(60) / refill)?
+                .allow_burst(NonZeroU32::new(burst)?);
             Some(RateLimiter::direct(quota))
         });
         // Tokens: ten seconds' worth of burst, so a large prompt fits but a minute's budget
@@ -73,6 +82,9 @@ impl Limiter {
             rpm: rpm_limiter,
             tpm: tpm_limiter,
             concurrency: Arc::new(Semaphore::new(max_concurrency.max(1) as usize)),
+            bulk_concurrency: Arc::new(Semaphore::new(
+                max_concurrency.saturating_sub(1).max(1) as usize
+            )),
             gate: tokio::sync::Mutex::new(()),
             live_waiting: AtomicUsize::new(0),
             live_changed: Notify::new(),
@@ -91,6 +103,23 @@ impl Limiter {
         deadline: Instant,
     ) -> Result<Admission, Busy> {
         let _live = (lane == Lane::Live).then(|| LiveWaiter::new(self));
+        let all_busy = |_| Busy {
+            retry_after: UNKNOWN_WAIT,
+            reason: "all concurrent slots stayed busy until the deadline".into(),
+        };
+        let closed = |_| Busy {
+            retry_after: UNKNOWN_WAIT,
+            reason: "the limiter is shutting down".into(),
+        };
+        let bulk_permit = match lane {
+            Lane::Bulk => Some(
+                timeout_at(deadline, self.bulk_concurrency.clone().acquire_owned())
+                    .await
+                    .map_err(all_busy)?
+                    .map_err(closed)?,
+            ),
+            Lane::Live => None,
+        };
         let reserved = loop {
             if lane == Lane::Bulk {
                 self.wait_no_live(deadline).await?;
@@ -112,16 +141,11 @@ impl Limiter {
         };
         let permit = timeout_at(deadline, self.concurrency.clone().acquire_owned())
             .await
-            .map_err(|_| Busy {
-                retry_after: UNKNOWN_WAIT,
-                reason: "all concurrent slots stayed busy until the deadline".into(),
-            })?
-            .map_err(|_| Busy {
-                retry_after: UNKNOWN_WAIT,
-                reason: "the limiter is shutting down".into(),
-            })?;
+            .map_err(all_busy)?
+            .map_err(closed)?;
         Ok(Admission {
             _permit: permit,
+            _bulk_permit: bulk_permit,
             reserved_tokens: reserved,
         })
     }
@@ -310,6 +334,26 @@ mod tests {
 
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn bulk_work_never_takes_the_last_concurrent_slot() {
+        let l = Limiter::new(0, 0, 3);
+        let soon = || Instant::now() + Duration::from_millis(100);
+        let _b1 = l.admit(Lane::Bulk, 1, far()).await.unwrap();
+        let _b2 = l.admit(Lane::Bulk, 1, far()).await.unwrap();
+        let third = l.admit(Lane::Bulk, 1, soon()).await.unwrap_err();
+        assert!(third.reason.contains("concurrent"), "{}", third.reason);
+        // The slot bulk work cannot have is the agent's.
+        let live = l.admit(Lane::Live, 1, soon()).await.unwrap();
+        assert!(
+            l.admit(Lane::Live, 1, soon()).await.is_err(),
+            "the cap still holds"
+        );
+        drop(live);
+        // With one slot in all, bulk work may use it (nothing to reserve).
+        let one = Limiter::new(0, 0, 1);
+        assert!(one.admit(Lane::Bulk, 1, far()).await.is_ok());
     }
 
     #[test]
