@@ -295,10 +295,26 @@ impl Config {
             toml::Value::Table(value)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    path: file,
+                    path: file.clone(),
                     message: e.to_string(),
                 })?;
+        config.check().map_err(|message| ConfigError::Parse {
+            path: file,
+            message,
+        })?;
         Ok(config)
+    }
+
+    /// Values that parse but cannot work.
+    fn check(&self) -> Result<(), String> {
+        if self.storage.draft_ttl_hours == 0 {
+            return Err(
+                "storage.draft_ttl_hours = 0 would expire every draft at once; \
+                        set the hours a pending draft may wait for review (default 24)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -402,6 +418,13 @@ mod tests {
         .unwrap();
         assert_eq!(c.storage.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.server.max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn a_draft_ttl_of_zero_hours_is_refused_not_an_instant_expiry() {
+        let err = Config::load_with_env(None, &env(&[("KEFU_STORAGE__DRAFT_TTL_HOURS", "0")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("draft_ttl_hours"), "{err}");
     }
 
     #[test]
