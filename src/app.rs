@@ -19,6 +19,8 @@ pub struct App {
     pub gateway: Gateway,
     pub store: Store,
     pub users: Users,
+    /// Background FAQ job runs, drained on shutdown.
+    pub faq_runs: crate::faq::Runs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,7 @@ impl App {
             gateway,
             store,
             config,
+            faq_runs: Default::default(),
         };
         Ok((app, report))
     }

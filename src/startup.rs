@@ -87,10 +87,27 @@ impl Server {
         for job in self.unfinished_jobs {
             crate::faq::spawn_run(self.app.clone(), job, crate::faq::RunOptions::default());
         }
+        let app = self.app.clone();
         let router = http::router(self.app);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
+            .await;
+        // FAQ runs answer what they have sent (up to a provider's timeout), then stop.
+        let grace = app
+            .config
+            .providers
+            .iter()
+            .map(|p| p.timeout_secs)
+            .max()
+            .unwrap_or(5);
+        if !app
+            .faq_runs
+            .drain(std::time::Duration::from_secs(grace))
             .await
+        {
+            tracing::warn!("FAQ runs still busy after {grace} s; their in-flight questions will be reported interrupted");
+        }
+        served
     }
 }
 

@@ -5,9 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +15,7 @@ use kefu::drafts::Role;
 use serde_json::{json, Value};
 use support::app::{test_config, Backend};
 use support::pg::Schema;
+use support::serve::serve;
 
 const AGENT: &str = "kefu_crash_agent_token_7f3a9c";
 const REVIEWERS: [&str; 2] = [
@@ -26,53 +25,6 @@ const REVIEWERS: [&str; 2] = [
 const PHONE: &str = "13912345678";
 const CLIENTS: usize = 32;
 const DRAFTS: usize = 400;
-
-/// A running `kefu serve`, its address, and everything it has written to stderr so far.
-struct Served {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-fn serve(config: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        // As much logging as there is: none of it may carry a token or a phone number.
-        .env("RUST_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start kefu serve");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split('/').next().unwrap_or_default().to_string();
-                let _ = tx.send(addr);
-            }
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .unwrap_or_else(|_| {
-            panic!(
-                "kefu serve never reported its address:\n{}",
-                log.lock().unwrap()
-            )
-        });
-    Served {
-        child,
-        base: format!("http://{addr}"),
-        log,
-    }
-}
 
 async fn post(
     client: &reqwest::Client,

@@ -267,3 +267,72 @@ async fn a_stopped_run_drains_and_resumes_with_nothing_lost_or_sent_twice() {
     );
     assert_eq!(fake.calls(), questions().len());
 }
+
+/// `kefu serve` stopped with SIGTERM while a job uploaded over HTTP runs: the server answers
+/// what it sent before exiting, resumes the job when it starts again, and the job ends with
+/// every question answered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_job_drains_and_resumes_it_on_start() {
+    let fake = FakeProvider::start().await;
+    fake.set_latency(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &fake);
+    let client = reqwest::Client::new();
+
+    let first = support::serve::serve(&config);
+    let body = serde_json::json!({ "questions": questions() });
+    let r = client
+        .post(format!("{}/v1/faq/jobs", first.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    let id = job["job"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.calls() < 10 {
+        assert!(Instant::now() < deadline, "the job never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = first.log.clone();
+    let status = first.terminate();
+    assert!(status.success(), "{status:?}: {}", log.lock().unwrap());
+    let sent_before_restart = fake.calls();
+    assert!(
+        sent_before_restart < questions().len(),
+        "the stop came too late"
+    );
+
+    let second = support::serve::serve(&config);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let progress = loop {
+        let p: Value = client
+            .get(format!("{}/v1/faq/jobs/{id}?results=true", second.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["job"]["status"] == "finished" {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job was not resumed: {p}\n{}",
+            second.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let summary = &progress["summary"];
+    assert_eq!(summary["interrupted"], 0, "{summary}");
+    assert_eq!(summary["done"], questions().len(), "{summary}");
+    let counts = sent(&fake);
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "each question sent exactly once: {counts:?}"
+    );
+    assert_eq!(fake.calls(), questions().len());
+    second.terminate();
+}

@@ -909,9 +909,48 @@ pub async fn resume_unfinished(app: std::sync::Arc<App>) -> Result<usize, FaqErr
     Ok(n)
 }
 
-/// Runs a job on a background task, logging how it ended.
-pub fn spawn_run(app: std::sync::Arc<App>, job_id: String, opts: RunOptions) {
+/// This process's background runs, so that a shutdown can drain them: asked to stop, they
+/// claim nothing new and record the answers of questions already sent.
+pub struct Runs {
+    stop: tokio::sync::watch::Sender<bool>,
+    /// Each run holds a clone while it works.
+    alive: std::sync::Arc<()>,
+}
+
+impl Default for Runs {
+    fn default() -> Self {
+        Runs {
+            stop: tokio::sync::watch::channel(false).0,
+            alive: std::sync::Arc::new(()),
+        }
+    }
+}
+
+impl Runs {
+    /// Asks every run to stop and waits up to `grace` for them; `false` when some were
+    /// still running (their in-flight questions become `interrupted` on the next run).
+    pub async fn drain(&self, grace: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let deadline = Instant::now() + grace;
+        while std::sync::Arc::strong_count(&self.alive) > 1 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+}
+
+/// Runs a job on a background task, logging how it ended. The run stops when the process's
+/// runs are drained (shutdown), unless `opts` brings its own stop signal.
+pub fn spawn_run(app: std::sync::Arc<App>, job_id: String, mut opts: RunOptions) {
+    let alive = app.faq_runs.alive.clone();
+    if opts.stop.is_none() {
+        opts.stop = Some(app.faq_runs.stop.subscribe());
+    }
     tokio::spawn(async move {
+        let _alive = alive;
         match run_job(&app, &job_id, &opts, &|_| {}).await {
             Ok(r) => tracing::info!(
                 job = %job_id,

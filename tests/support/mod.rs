@@ -4,3 +4,4 @@
 pub mod app;
 pub mod fake_provider;
 pub mod pg;
+pub mod serve;

@@ -1,0 +1,70 @@
+//! The real `kefu serve` binary as a child process: started on a config file, its address read
+//! from what it reports, everything it logs kept for the test to read.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A running `kefu serve`, its address, and everything it has written to stderr so far.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+pub fn serve(config: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        // As much logging as there is: none of it may carry a token or a phone number.
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kefu serve");
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| {
+            panic!(
+                "kefu serve never reported its address:\n{}",
+                log.lock().unwrap()
+            )
+        });
+    Served {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    }
+}
+
+impl Served {
+    /// SIGTERM, as a service manager stops it; waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for kefu serve")
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
