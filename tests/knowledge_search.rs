@@ -357,3 +357,48 @@ fn filters_reach_past_many_better_scoring_hidden_snippets() {
     assert_eq!(jd.hits.len(), 3);
     assert!(jd.hits.iter().all(|h| h.id.starts_with("jd-")));
 }
+
+/// Issue 3: the weather and other off-topic questions retrieved logistics sections instead of
+/// saying that nothing in the knowledge answers them.
+#[test]
+fn weather_and_off_topic_questions_are_no_answer() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    for q in [
+        "今天天气怎么样",
+        "明天会下雨吗 要不要带伞",
+        "给我推荐个好看的电影",
+        "你们卖冰箱吗",
+        "股票现在能买吗",
+    ] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert!(r.no_answer, "{q} should be no_answer, got {:?}", ids(&r));
+    }
+}
+
+#[test]
+fn colloquial_answerable_questions_are_still_answered() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    for (q, want) in [
+        ("在吗在吗 亲 我那个炸锅咋还木有发货 呀", "policies/shipping"),
+        ("东西坏了咋整 还在保修不", "policies/warranty"),
+        ("拆开了还能七天无理由退不", "policies/returns"),
+    ] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert!(!r.no_answer, "{q} should be answered: {:?}", ids(&r));
+        assert!(
+            r.hits.iter().take(5).any(|h| h.doc_id == want),
+            "{q}: want {want} in the top 5, got {:?}",
+            ids(&r)
+        );
+    }
+}

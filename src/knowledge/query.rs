@@ -19,6 +19,8 @@ use crate::conversation::{Role, Turn};
 pub struct Concept {
     /// `(term, weight)`, the customer's own words first.
     pub terms: Vec<(String, f32)>,
+    /// Found through a synonym group (domain vocabulary), not a bare word.
+    pub group: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,14 +159,14 @@ pub fn analyze(
     keys.sort();
     let concepts = keys
         .into_iter()
-        .filter_map(|k| concepts.remove(&k))
-        .map(|(own, mut syn)| {
+        .filter_map(|k| concepts.remove(&k).map(|c| (k.starts_with('\u{1}'), c)))
+        .map(|(group, (own, mut syn))| {
             for t in own.keys() {
                 syn.remove(t);
             }
             let mut terms = sorted(own);
             terms.extend(sorted(syn));
-            Concept { terms }
+            Concept { terms, group }
         })
         .filter(|c| !c.terms.is_empty())
         .collect();

@@ -1,6 +1,6 @@
 //! One loaded knowledge folder (snippets, index, language) and searching it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -16,10 +16,39 @@ use tantivy::Term;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
-use super::tokenize::{build_jieba, normalize};
+use super::tokenize::{build_jieba, core_words, normalize, words};
 use super::{
-    Hit, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
+    Hit, Kind, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
 };
+
+/// What no-answer detection sees in the best hit of a response.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct NoAnswerSignals {
+    /// Share of the query's concept weight the best hit covers (each concept alike).
+    pub coverage: f32,
+    /// The same with each concept weighted by its IDF in the knowledge: a word the knowledge
+    /// never uses (空调 in a shop without air conditioners) weighs most.
+    pub informative_coverage: f32,
+    /// IDF-weighted share of the query that appears nowhere in the knowledge.
+    pub unknown_share: f32,
+    /// The best hit matches a domain concept: a synonym group, or a word of the built-in
+    /// lexicon, the folder's dictionary or any title or tag.
+    pub anchored: bool,
+    pub score: f32,
+    pub concepts: Vec<ConceptSignal>,
+}
+
+/// One query concept as no-answer detection saw it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ConceptSignal {
+    pub term: String,
+    pub weight: f32,
+    /// Snippets containing it (largest posting list among its terms).
+    pub df: u64,
+    pub domain: bool,
+    /// The best hit contains it.
+    pub matched: bool,
+}
 
 /// Everything one load produced; replaced as a whole on reload.
 pub struct Inner {
@@ -31,6 +60,12 @@ pub struct Inner {
     synonyms: Synonyms,
     built: Built,
     options: SearchOptions,
+    /// Words of the shop's domain: dictionary, synonym groups, titles and tags.
+    domain: HashSet<String>,
+    /// SKUs of the product snippets (normalized).
+    products: HashSet<String>,
+    /// Words of product titles and tags (product names and nicknames).
+    product_words: HashSet<String>,
 }
 
 impl Inner {
@@ -72,6 +107,53 @@ impl Inner {
                 }
             }
         }
+        let mut domain: HashSet<String> = HashSet::new();
+        if options.understand {
+            for w in core_words() {
+                domain.insert(normalize(w));
+            }
+            for line in dict.unwrap_or("").lines() {
+                if let Some(w) = line
+                    .split_whitespace()
+                    .next()
+                    .filter(|w| !w.starts_with('#'))
+                {
+                    domain.insert(normalize(w));
+                }
+            }
+            for group in synonyms.groups() {
+                domain.extend(group.iter().cloned());
+            }
+            for s in &snippets {
+                let title = normalize(&s.title);
+                domain.extend(words(&jieba, &title, true, options.hmm));
+                for tag in &s.tags {
+                    domain.insert(normalize(tag));
+                }
+            }
+        }
+        let products = snippets
+            .iter()
+            .filter(|s| s.kind == Kind::Product)
+            .map(|s| sku_key(&s.doc_id))
+            .collect();
+        let mut product_words: HashSet<String> = HashSet::new();
+        if options.understand {
+            let lang = QueryLanguage::new();
+            for s in snippets.iter().filter(|s| s.kind == Kind::Product) {
+                let mut add = |text: &str| {
+                    for w in words(&jieba, &normalize(text), true, options.hmm) {
+                        if w.chars().count() >= 2 && !lang.is_general(&w) {
+                            product_words.insert(w);
+                        }
+                    }
+                };
+                add(&s.title);
+                for tag in &s.tags {
+                    add(tag);
+                }
+            }
+        }
         let jieba = Arc::new(jieba);
         let built = index::build(
             &snippets,
@@ -91,6 +173,9 @@ impl Inner {
             synonyms,
             built,
             options,
+            domain,
+            products,
+            product_words,
         })
     }
 
@@ -103,26 +188,121 @@ impl Inner {
             .collect()
     }
 
-    /// The no-answer signals of a response: (coverage of the best hit, its score).
-    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
-        let a = self.analyze(req);
-        match hits.first() {
-            Some(top) => (
-                coverage(&a, &normalize(&format!("{} {}", top.title, top.text))),
-                top.score,
-            ),
-            None => (0.0, 0.0),
+    /// The no-answer signals of `hits` (the response to `req`).
+    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
+        self.no_answer_signals(&self.analyze(req), req, hits)
+    }
+
+    /// Documents holding any of `terms` as a word (body or title), at most: the largest
+    /// posting list among them.
+    fn doc_freq(&self, terms: &[(String, f32)]) -> u64 {
+        let f = &self.built.fields;
+        let searcher = &self.built.searcher;
+        let mut df = 0;
+        for (t, _) in terms {
+            // A one-character word is indexed as a word rarely (修 lives inside 维修): its
+            // n-gram posting list says whether the knowledge uses it.
+            let one = t.chars().count() == 1 && self.options.grams;
+            let fields = if one {
+                [f.body_grams, f.title_grams]
+            } else {
+                [f.body_words, f.title_words]
+            };
+            for field in fields {
+                let n = searcher
+                    .doc_freq(&Term::from_field_text(field, t))
+                    .unwrap_or(0);
+                df = df.max(n);
+            }
+        }
+        df
+    }
+
+    fn no_answer_signals(
+        &self,
+        a: &Analyzed,
+        req: &SearchRequest,
+        hits: &[Hit],
+    ) -> NoAnswerSignals {
+        let Some(top) = hits.first() else {
+            return NoAnswerSignals::default();
+        };
+        let text = normalize(&format!("{} {}", top.title, top.text));
+        let n = self.built.searcher.num_docs() as f32;
+        let idf = |df: f32| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let (mut total, mut found, mut unknown) = (0.0, 0.0, 0.0);
+        let mut anchored = false;
+        let mut concepts = Vec::with_capacity(a.concepts.len());
+        for c in &a.concepts {
+            // A synonym group always names a topic; a bare word may be a filler.
+            let general = !c.group && c.terms.iter().all(|(t, _)| self.lang.is_general(t));
+            if general {
+                continue;
+            }
+            let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
+            let df = self.doc_freq(&c.terms);
+            let info = w * idf(df as f32);
+            let matched = c.terms.iter().any(|(t, _)| text.contains(t.as_str()));
+            let domain = c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t));
+            total += info;
+            if matched {
+                found += info;
+                anchored |= domain && df > 0;
+            }
+            if df == 0 {
+                unknown += info;
+            }
+            concepts.push(ConceptSignal {
+                term: c.terms.first().map(|(t, _)| t.clone()).unwrap_or_default(),
+                weight: w,
+                df,
+                domain,
+                matched,
+            });
+        }
+        // On a product's page, questions about that product are in scope (这个能煮粥吗).
+        anchored |= req
+            .sku
+            .as_deref()
+            .is_some_and(|sku| self.products.contains(&sku_key(sku)));
+        let share = |x: f32| if total > 0.0 { x / total } else { 0.0 };
+        NoAnswerSignals {
+            coverage: coverage(a, &text),
+            informative_coverage: share(found),
+            unknown_share: share(unknown),
+            anchored,
+            score: top.score,
+            concepts,
         }
     }
 
     pub fn analyze(&self, req: &SearchRequest) -> Analyzed {
-        analyze(
+        let mut a = analyze(
             &req.turns,
             &self.jieba,
             &self.lang,
             &self.synonyms,
             &self.options,
-        )
+        );
+        // A product name says what the question is about, the other domain words what is asked
+        // (我那个炸锅咋还木有发货 asks about shipping, not about the fryer's page): when both are
+        // there, the product name weighs less.
+        if self.options.object_weight < 1.0 {
+            let is_object = |c: &super::query::Concept| {
+                c.terms.iter().any(|(t, _)| self.product_words.contains(t))
+            };
+            let topic = a.concepts.iter().any(|c| {
+                !is_object(c) && (c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t)))
+            });
+            if topic {
+                for c in a.concepts.iter_mut().filter(|c| is_object(c)) {
+                    for (_, w) in c.terms.iter_mut() {
+                        *w *= self.options.object_weight;
+                    }
+                }
+            }
+        }
+        a
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse, KnowledgeError> {
@@ -182,7 +362,7 @@ impl Inner {
                 .then_with(|| a.expired.cmp(&b.expired))
         });
         hits.truncate(req.k);
-        let no_answer = self.no_answer(&analyzed, &hits);
+        let no_answer = self.no_answer(&analyzed, req, &hits);
         Ok(SearchResponse { hits, no_answer })
     }
 
@@ -330,16 +510,19 @@ impl Inner {
         Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
-    /// Whether the best hit fails to cover enough of what the customer asked.
-    fn no_answer(&self, a: &Analyzed, hits: &[Hit]) -> bool {
-        let Some(top) = hits.first() else {
+    /// Whether the best hit fails to answer what the customer asked: it covers too little of
+    /// the query's informative (IDF-weighted, non-general) concepts, or it matches no domain
+    /// concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
+    fn no_answer(&self, a: &Analyzed, req: &SearchRequest, hits: &[Hit]) -> bool {
+        if hits.is_empty() {
             return true;
-        };
-        if self.options.no_answer_coverage <= 0.0 {
+        }
+        let o = &self.options;
+        if o.no_answer_coverage <= 0.0 && !o.no_answer_needs_anchor {
             return false;
         }
-        coverage(a, &normalize(&format!("{} {}", top.title, top.text)))
-            < self.options.no_answer_coverage
+        let s = self.no_answer_signals(a, req, hits);
+        s.informative_coverage < o.no_answer_coverage || (o.no_answer_needs_anchor && !s.anchored)
     }
 }
 
