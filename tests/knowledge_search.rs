@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use kefu::conversation::{Platform, Role, Turn};
-use kefu::knowledge::{KnowledgeBase, SearchRequest, SearchResponse};
+use kefu::knowledge::{KnowledgeBase, SearchOptions, SearchRequest, SearchResponse};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
@@ -400,5 +400,42 @@ fn colloquial_answerable_questions_are_still_answered() {
             "{q}: want {want} in the top 5, got {:?}",
             ids(&r)
         );
+    }
+}
+
+#[test]
+fn two_pass_search_ranks_like_one_pass_with_every_term() {
+    let (two, _) = KnowledgeBase::open(&demo()).unwrap();
+    let one_pass = SearchOptions {
+        first_pass_terms: 0,
+        ..SearchOptions::default()
+    };
+    assert!(SearchOptions::default().first_pass_terms > 0);
+    let (one, _) = KnowledgeBase::open_with(&demo(), one_pass).unwrap();
+    for [first, last] in [
+        [
+            "在吗 我买的空气炸锅",
+            "拆开看了一下不喜欢 能七天无理由退吗 运费谁出",
+        ],
+        ["亲 电饭煲内胆掉漆了", "还在保修期吗 怎么寄修"],
+        ["快递三天没动了", "能改地址吗 不想要了能拒收吗"],
+    ] {
+        let req = SearchRequest {
+            turns: vec![
+                Turn::customer(first),
+                Turn {
+                    role: Role::Agent,
+                    text: "亲，请问有什么可以帮您？".into(),
+                },
+                Turn::customer(last),
+            ],
+            k: 5,
+            ..ask("")
+        };
+        let (a, b) = (two.search(&req).unwrap(), one.search(&req).unwrap());
+        assert_eq!(ids(&a), ids(&b), "{last}");
+        for (x, y) in a.hits.iter().zip(&b.hits) {
+            assert!((x.score - y.score).abs() < 1e-4, "{last}: {x:?} {y:?}");
+        }
     }
 }

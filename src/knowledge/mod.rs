@@ -171,11 +171,17 @@ pub struct SearchOptions {
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
     pub agent_weight: f32,
+    /// Terms of the first, pruned search pass (the strongest by boost × IDF); the candidates
+    /// are then scored with all terms. 0: one pass with every term.
+    pub first_pass_terms: usize,
     /// Candidates fetched before re-ranking.
     pub rerank_depth: usize,
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
     /// (0 disables the re-ranking).
     pub coverage_rerank: f32,
+    /// Weigh each concept by its IDF in the coverage re-ranking (a rare word covered counts
+    /// more than a common one).
+    pub coverage_idf: bool,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// Weight of a product name (a word of a product's title or tags) when the query also holds
@@ -211,8 +217,10 @@ impl Default for SearchOptions {
             synonym_weight: 1.0,
             turn_decay: 0.5,
             agent_weight: 0.3,
+            first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
+            coverage_idf: false,
             expired_penalty: 0.5,
             object_weight: 0.5,
             sku_boost: 1.3,
@@ -242,8 +250,10 @@ impl SearchOptions {
             synonym_weight: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
+            first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
+            coverage_idf: false,
             expired_penalty: 1.0,
             object_weight: 1.0,
             sku_boost: 1.0,

@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
+use tantivy::{DocAddress, DocSet, Term};
 
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
@@ -125,8 +125,6 @@ impl Inner {
                 domain.extend(group.iter().cloned());
             }
             for s in &snippets {
-                let title = normalize(&s.title);
-                domain.extend(words(&jieba, &title, true, options.hmm));
                 for tag in &s.tags {
                     domain.insert(normalize(tag));
                 }
@@ -164,6 +162,23 @@ impl Inner {
                 hmm: options.hmm,
             },
         )?;
+        if options.understand && options.titles {
+            // Title and tag words, read from the index (tokenizing every title again would
+            // cost as much as indexing them).
+            for segment in built.searcher.segment_readers() {
+                let Ok(inverted) = segment.inverted_index(built.fields.title_words) else {
+                    continue;
+                };
+                let Ok(mut stream) = inverted.terms().stream() else {
+                    continue;
+                };
+                while stream.advance() {
+                    if let Ok(w) = std::str::from_utf8(stream.key()) {
+                        domain.insert(w.to_string());
+                    }
+                }
+            }
+        }
         Ok(Inner {
             snippets,
             report,
@@ -314,15 +329,29 @@ impl Inner {
             return Ok(empty);
         }
         let analyzed = self.analyze(req);
-        let Some(text_query) = self.text_query(&analyzed) else {
+        let terms = self.text_terms(&analyzed);
+        if terms.is_empty() {
             return Ok(empty);
-        };
+        }
         let today = req
             .date
             .unwrap_or_else(|| chrono::Local::now().date_naive());
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
-        let top = self.candidates(req, today, text_query, limit)?;
+        let top = self.candidates(req, today, &terms, limit)?;
+        let concept_idf: Vec<f32> = if self.options.coverage_idf {
+            let n = self.built.searcher.num_docs() as f32;
+            analyzed
+                .concepts
+                .iter()
+                .map(|c| {
+                    let df = self.doc_freq(&c.terms) as f32;
+                    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut hits = Vec::with_capacity(top.len());
         for (score, s) in top {
             let expired = s.valid_to.is_some_and(|to| to < today);
@@ -332,7 +361,12 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let cov = coverage(&analyzed, &normalize(&format!("{} {}", s.title, s.text)));
+                let text = normalize(&format!("{} {}", s.title, s.text));
+                let cov = if self.options.coverage_idf {
+                    weighted_coverage(&analyzed, &concept_idf, &text)
+                } else {
+                    coverage(&analyzed, &text)
+                };
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
@@ -368,56 +402,104 @@ impl Inner {
 
     /// The best `limit` snippets the request may see, with their BM25 scores.
     ///
-    /// Fast path: the text query alone is a flat union of term scorers, which Tantivy prunes
-    /// with block-max WAND; filters are then applied to a few times `limit` candidates. Only
-    /// when filters reject so many that too few remain does it run the (unprunable) filtered
-    /// intersection.
+    /// First pass: a flat union of the strongest terms (see [`Inner::first_pass`]), which
+    /// Tantivy prunes with block-max WAND; filters are then applied to a few times `limit`
+    /// candidates, and only when they reject so many that too few remain does it run the
+    /// (unprunable) filtered intersection. Second pass: the candidates are scored with every
+    /// term of the query.
     fn candidates(
         &self,
         req: &SearchRequest,
         today: NaiveDate,
-        text_query: Box<dyn Query>,
+        terms: &[(Term, f32)],
         limit: usize,
     ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
         let searcher = &self.built.searcher;
-        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
-            let top = searcher
+        let first = self.first_pass(terms);
+        if first.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pruned = first.len() < terms.len();
+        let snippet = |addr: DocAddress| {
+            self.built
+                .ords
+                .get(addr.segment_ord as usize)
+                .and_then(|seg| seg.get(addr.doc_id as usize))
+                .and_then(|&o| self.snippets.get(o as usize))
+        };
+        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
+            searcher
                 .search(q, &TopDocs::with_limit(n).order_by_score())
-                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
-            let mut out = Vec::with_capacity(top.len());
-            for (score, addr) in top {
-                let ord = self
-                    .built
-                    .ords
-                    .get(addr.segment_ord as usize)
-                    .and_then(|seg| seg.get(addr.doc_id as usize));
-                if let Some(s) = ord.and_then(|&o| self.snippets.get(o as usize)) {
-                    out.push((score, s));
+                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))
+        };
+        let text_query = union(&first);
+        let top = match self.filter(req, today) {
+            None => run(text_query.as_ref(), limit)?,
+            Some(filter) => {
+                let over = limit * 4;
+                let unfiltered = run(text_query.as_ref(), over)?;
+                let exhausted = unfiltered.len() < over;
+                let visible: Vec<(f32, DocAddress)> = unfiltered
+                    .into_iter()
+                    .filter(|(_, a)| snippet(*a).is_some_and(|s| visible(s, req, today)))
+                    .take(limit)
+                    .collect();
+                if visible.len() >= limit || exhausted {
+                    visible
+                } else {
+                    let query =
+                        BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
+                    run(&query, limit)?
                 }
             }
-            Ok(out)
         };
-        let Some(filter) = self.filter(req, today) else {
-            return run(text_query.as_ref(), limit);
+        let top = if pruned {
+            self.rescore(&union(terms), top)?
+        } else {
+            top
         };
-        let over = limit * 4;
-        let unfiltered = run(text_query.as_ref(), over)?;
-        let exhausted = unfiltered.len() < over;
-        let visible: Vec<(f32, &Snippet)> = unfiltered
+        Ok(top
             .into_iter()
-            .filter(|(_, s)| visible(s, req, today))
-            .take(limit)
-            .collect();
-        if visible.len() >= limit || exhausted {
-            return Ok(visible);
-        }
-        let query = BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
-        run(&query, limit)
+            .filter_map(|(score, a)| snippet(a).map(|s| (score, s)))
+            .collect())
     }
 
-    /// A flat union of boosted term queries (all term scorers, so Tantivy can prune). A term
-    /// that appears in several concepts or fields gets one clause with the boosts added.
-    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
+    /// BM25 scores of `docs` under `query` (every term), by seeking its scorer to each doc.
+    fn rescore(
+        &self,
+        query: &dyn Query,
+        mut docs: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
+        let searcher = &self.built.searcher;
+        let err =
+            |e: tantivy::TantivyError| KnowledgeError::Index(format!("re-scoring failed: {e}"));
+        let weight = query
+            .weight(EnableScoring::enabled_from_searcher(searcher))
+            .map_err(err)?;
+        docs.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
+        let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+        for (score, addr) in docs.iter_mut() {
+            if current
+                .as_ref()
+                .is_none_or(|(seg, _)| *seg != addr.segment_ord)
+            {
+                let reader = searcher.segment_reader(addr.segment_ord);
+                current = Some((addr.segment_ord, weight.scorer(reader, 1.0).map_err(err)?));
+            }
+            if let Some((_, scorer)) = current.as_mut() {
+                // Every candidate matched a subset of these terms, so the scorer stops on it.
+                if scorer.doc() <= addr.doc_id && scorer.seek(addr.doc_id) == addr.doc_id {
+                    *score = scorer.score();
+                }
+            }
+        }
+        docs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(docs)
+    }
+
+    /// The weighted terms of the query: each word, synonym and n-gram in each field it is
+    /// searched in. A term that appears in several concepts gets one entry with the boosts added.
+    fn text_terms(&self, a: &Analyzed) -> Vec<(Term, f32)> {
         let f = &self.built.fields;
         let o = &self.options;
         let mut boosts: Vec<(Term, f32)> = Vec::new();
@@ -451,18 +533,30 @@ impl Inner {
                 }
             }
         }
-        if boosts.is_empty() {
-            return None;
-        }
-        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
-            .into_iter()
-            .map(|(term, boost)| {
-                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
-                (Occur::Should, q)
+        boosts
+    }
+
+    /// The terms of the first, pruned pass: at most `first_pass_terms`, those that weigh most
+    /// in BM25 (boost × IDF). Block-max WAND's cost grows with the number of terms; the ones
+    /// left out rarely decide which snippets are candidates, and the second pass scores the
+    /// candidates with every term.
+    fn first_pass(&self, terms: &[(Term, f32)]) -> Vec<(Term, f32)> {
+        let searcher = &self.built.searcher;
+        let n = searcher.num_docs() as f32;
+        let mut ranked: Vec<(f32, &(Term, f32))> = terms
+            .iter()
+            .filter_map(|t| {
+                let df = searcher.doc_freq(&t.0).unwrap_or(0) as f32;
+                // A term no snippet holds costs a lookup and adds nothing.
+                (df > 0.0).then(|| (t.1 * (1.0 + (n - df + 0.5) / (df + 0.5)).ln(), t))
             })
             .collect();
-        Some(Box::new(BooleanQuery::new(clauses)))
+        let cap = self.options.first_pass_terms;
+        if cap > 0 && ranked.len() > cap {
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(cap);
+        }
+        ranked.into_iter().map(|(_, t)| t.clone()).collect()
     }
 
     /// Platform, SKU and validity as a zero-score clause: filters must not change the ranking.
@@ -523,6 +617,40 @@ impl Inner {
         }
         let s = self.no_answer_signals(a, req, hits);
         s.informative_coverage < o.no_answer_coverage || (o.no_answer_needs_anchor && !s.anchored)
+    }
+}
+
+/// A flat union of boosted term queries (all term scorers, so Tantivy can prune).
+fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
+    let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|(term, boost)| {
+            let q = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), *boost));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// [`coverage`] with each concept's weight multiplied by its IDF (`idf`, in concept order).
+fn weighted_coverage(a: &Analyzed, idf: &[f32], normalized_text: &str) -> f32 {
+    let mut total = 0.0;
+    let mut found = 0.0;
+    for (c, idf) in a.concepts.iter().zip(idf) {
+        let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max) * idf;
+        total += w;
+        if c.terms
+            .iter()
+            .any(|(t, _)| normalized_text.contains(t.as_str()))
+        {
+            found += w;
+        }
+    }
+    if total <= 0.0 {
+        0.0
+    } else {
+        found / total
     }
 }
 
