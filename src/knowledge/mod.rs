@@ -179,9 +179,6 @@ pub struct SearchOptions {
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
     /// (0 disables the re-ranking).
     pub coverage_rerank: f32,
-    /// Weigh each concept by its IDF in the coverage re-ranking (a rare word covered counts
-    /// more than a common one).
-    pub coverage_idf: bool,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// Weight of a product name (a word of a product's title or tags) when the query also holds
@@ -220,7 +217,6 @@ impl Default for SearchOptions {
             first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
-            coverage_idf: false,
             expired_penalty: 0.5,
             object_weight: 0.5,
             sku_boost: 1.3,
@@ -253,7 +249,6 @@ impl SearchOptions {
             first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
-            coverage_idf: false,
             expired_penalty: 1.0,
             object_weight: 1.0,
             sku_boost: 1.0,

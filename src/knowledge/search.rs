@@ -339,19 +339,6 @@ impl Inner {
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self.candidates(req, today, &terms, limit)?;
-        let concept_idf: Vec<f32> = if self.options.coverage_idf {
-            let n = self.built.searcher.num_docs() as f32;
-            analyzed
-                .concepts
-                .iter()
-                .map(|c| {
-                    let df = self.doc_freq(&c.terms) as f32;
-                    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
         let mut hits = Vec::with_capacity(top.len());
         for (score, s) in top {
             let expired = s.valid_to.is_some_and(|to| to < today);
@@ -362,11 +349,7 @@ impl Inner {
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
                 let text = normalize(&format!("{} {}", s.title, s.text));
-                let cov = if self.options.coverage_idf {
-                    weighted_coverage(&analyzed, &concept_idf, &text)
-                } else {
-                    coverage(&analyzed, &text)
-                };
+                let cov = coverage(&analyzed, &text);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
@@ -631,27 +614,6 @@ fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
         })
         .collect();
     Box::new(BooleanQuery::new(clauses))
-}
-
-/// [`coverage`] with each concept's weight multiplied by its IDF (`idf`, in concept order).
-fn weighted_coverage(a: &Analyzed, idf: &[f32], normalized_text: &str) -> f32 {
-    let mut total = 0.0;
-    let mut found = 0.0;
-    for (c, idf) in a.concepts.iter().zip(idf) {
-        let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max) * idf;
-        total += w;
-        if c.terms
-            .iter()
-            .any(|(t, _)| normalized_text.contains(t.as_str()))
-        {
-            found += w;
-        }
-    }
-    if total <= 0.0 {
-        0.0
-    } else {
-        found / total
-    }
 }
 
 /// Share of the query's concept weight covered by `text`: a concept counts when any of its
