@@ -66,6 +66,8 @@ pub struct Inner {
     products: HashSet<String>,
     /// Words of product titles and tags (product names and nicknames).
     product_words: HashSet<String>,
+    /// Word tokens of each synonym member, as queries tokenize them.
+    member_words: HashMap<String, Vec<String>>,
 }
 
 impl Inner {
@@ -152,6 +154,15 @@ impl Inner {
                 }
             }
         }
+        let member_words: HashMap<String, Vec<String>> = synonyms
+            .groups()
+            .iter()
+            .flatten()
+            .map(|m| {
+                let tokens = words(&jieba, m, options.query_search_mode, options.hmm);
+                (m.clone(), tokens)
+            })
+            .collect();
         let jieba = Arc::new(jieba);
         let built = index::build(
             &snippets,
@@ -191,6 +202,7 @@ impl Inner {
             domain,
             products,
             product_words,
+            member_words,
         })
     }
 
@@ -297,6 +309,7 @@ impl Inner {
             &self.jieba,
             &self.lang,
             &self.synonyms,
+            &self.member_words,
             &self.options,
         );
         // A product name says what the question is about, the other domain words what is asked
