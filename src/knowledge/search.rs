@@ -259,6 +259,7 @@ impl Inner {
         let idf = |df: f32| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
         let (mut total, mut found, mut unknown) = (0.0, 0.0, 0.0);
         let mut anchored = false;
+        let mut top_words: Option<Vec<String>> = None;
         let mut concepts = Vec::with_capacity(a.concepts.len());
         for c in &a.concepts {
             // A synonym group always names a topic; a bare word may be a filler.
@@ -270,7 +271,18 @@ impl Inner {
             let df = self.doc_freq(&c.terms);
             let info = w * idf(df as f32);
             let matched = c.terms.iter().any(|(t, _)| text.contains(t.as_str()));
-            let domain = c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t));
+            let mut domain = c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t));
+            // A lone character stands for the domain word it is part of in the hit (锅 in 炸锅,
+            // 修 in 维修), as the n-gram field matches it.
+            if !domain && matched && self.options.char_weight > 0.0 {
+                if let Some((t, _)) = c.terms.iter().find(|(t, _)| t.chars().count() == 1) {
+                    let hit_words = top_words
+                        .get_or_insert_with(|| words(&self.jieba, &text, true, self.options.hmm));
+                    domain = hit_words.iter().any(|w| {
+                        w.len() > t.len() && w.contains(t.as_str()) && self.domain.contains(w)
+                    });
+                }
+            }
             total += info;
             if matched {
                 found += info;
