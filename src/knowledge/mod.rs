@@ -10,8 +10,10 @@
 //! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
 //! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
 //! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
-//! The query is a flat union of boosted terms, which Tantivy prunes (block-max WAND);
-//! candidates are re-ranked by the share of concepts they cover.
+//! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
+//! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
+//! share of concepts they cover. `no_answer` when the best hit covers too little of the query's
+//! informative (IDF-weighted) concepts or matches no domain concept (see [`NoAnswerSignals`]).
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
