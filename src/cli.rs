@@ -152,6 +152,10 @@ pub enum EvalCommand {
         /// Also measure plain jieba BM25 on the body text in the same run.
         #[arg(long)]
         baseline: bool,
+        /// Day (YYYY-MM-DD) on which queries without their own `date` are asked; today when
+        /// absent. Pin it for reproducible numbers (validity windows depend on it).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
     /// Precision and recall per verdict over a labelled case set.
     Compliance {
@@ -244,9 +248,10 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             k,
             json,
             baseline,
+            date,
         }) => {
             let dir = knowledge_dir(&config, knowledge);
-            eval_retrieval(dir, queries, k, json, baseline).await
+            eval_retrieval(dir, queries, k, json, baseline, date).await
         }
         Command::Eval(EvalCommand::Compliance { cases, json }) => {
             eval_compliance(&config, cases, json)
@@ -445,6 +450,7 @@ async fn eval_retrieval(
     k: usize,
     json: bool,
     baseline: bool,
+    date: Option<chrono::NaiveDate>,
 ) -> Outcome {
     use crate::knowledge::{eval::run_retrieval_eval, SearchOptions};
     let mut methods = vec![("kefu", SearchOptions::default())];
@@ -455,7 +461,7 @@ async fn eval_retrieval(
         let (dir, queries) = (dir.clone(), queries.clone());
         let report = tokio::task::spawn_blocking(move || {
             let (kb, _) = KnowledgeBase::open_with(&dir, options).map_err(Failure::input)?;
-            run_retrieval_eval(&kb, &queries, k).map_err(Failure::input)
+            run_retrieval_eval(&kb, &queries, k, date).map_err(Failure::input)
         })
         .await
         .map_err(|e| Failure::failed(format!("evaluation task failed: {e}")))??;
@@ -465,8 +471,8 @@ async fn eval_retrieval(
             println!("{v}");
         } else {
             println!(
-                "{name:<9} queries {} (answerable {})  recall@1 {:.3}  recall@{} {:.3}  MRR {:.3}  no-answer accuracy {:.3}",
-                report.queries, report.answerable, report.recall_at_1, report.k, report.recall_at_k, report.mrr, report.no_answer_accuracy
+                "{name:<9} queries {} (answerable {})  recall@1 {:.3}  recall@{} {:.3}  MRR {:.3}  no-answer accuracy {:.3} (unanswerable flagged {:.3}, answerable flagged {:.3})",
+                report.queries, report.answerable, report.recall_at_1, report.k, report.recall_at_k, report.mrr, report.no_answer_accuracy, report.no_answer_recall, report.false_no_answer
             );
         }
     }

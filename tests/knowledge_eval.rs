@@ -28,7 +28,7 @@ fn report_counts_recall_mrr_and_no_answer() {
         .join("\n"),
     )
     .unwrap();
-    let (report, outcomes) = run_retrieval_eval_detailed(&kb, &queries, 5).unwrap();
+    let (report, outcomes) = run_retrieval_eval_detailed(&kb, &queries, 5, None).unwrap();
     assert_eq!(report.queries, 5);
     assert_eq!(report.answerable, 4);
     // Query 1 and 2 (doc_id match) and 5 at rank 1; query 3 never.
@@ -58,7 +58,7 @@ fn report_counts_recall_mrr_and_no_answer() {
     ] {
         assert!(json.get(key).is_some(), "missing {key}: {json}");
     }
-    assert_eq!(run_retrieval_eval(&kb, &queries, 5).unwrap(), report);
+    assert_eq!(run_retrieval_eval(&kb, &queries, 5, None).unwrap(), report);
 }
 
 #[test]
@@ -67,18 +67,18 @@ fn bad_query_files_are_errors_with_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"query\": \"退货\", \"relevant\": []}\n{oops\n").unwrap();
-    match run_retrieval_eval(&kb, &bad, 5) {
+    match run_retrieval_eval(&kb, &bad, 5, None) {
         Err(EvalError::Parse { line, .. }) => assert_eq!(line, 2),
         other => panic!("expected a parse error, got {other:?}"),
     }
     let empty = dir.path().join("empty.jsonl");
     std::fs::write(&empty, "\n").unwrap();
     assert!(matches!(
-        run_retrieval_eval(&kb, &empty, 5),
+        run_retrieval_eval(&kb, &empty, 5, None),
         Err(EvalError::Empty { .. })
     ));
     assert!(matches!(
-        run_retrieval_eval(&kb, &dir.path().join("missing.jsonl"), 5),
+        run_retrieval_eval(&kb, &dir.path().join("missing.jsonl"), 5, None),
         Err(EvalError::Io { .. })
     ));
 }
@@ -93,11 +93,41 @@ fn method_beats_baseline_on_the_tuned_split() {
     let (kb, _) = KnowledgeBase::open(&root.join("knowledge")).unwrap();
     let (base, _) =
         KnowledgeBase::open_with(&root.join("knowledge"), SearchOptions::baseline()).unwrap();
-    let m = run_retrieval_eval(&kb, &queries, 5).unwrap();
-    let b = run_retrieval_eval(&base, &queries, 5).unwrap();
+    // The day the set was written: its validity labels assume it.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23);
+    let m = run_retrieval_eval(&kb, &queries, 5, day).unwrap();
+    let b = run_retrieval_eval(&base, &queries, 5, day).unwrap();
     assert!(
         m.recall_at_k > b.recall_at_k + 0.2,
         "method {m:?} baseline {b:?}"
     );
     assert!(m.mrr > b.mrr, "method {m:?} baseline {b:?}");
+}
+
+#[test]
+fn eval_date_applies_to_queries_without_their_own_date() {
+    let (kb, _) = KnowledgeBase::open(&fixtures()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.jsonl");
+    // This year's 暖冬节 (valid 2026-12-01..12) is unannounced before December.
+    std::fs::write(
+        &queries,
+        [
+            r#"{"query": "暖冬节有什么优惠", "relevant": ["campaigns/winter#1"]}"#,
+            r#"{"query": "暖冬节有什么优惠", "relevant": ["campaigns/winter#1"], "date": "2026-12-05"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let on = |d: &str| {
+        let day = d.parse::<chrono::NaiveDate>().ok();
+        run_retrieval_eval_detailed(&kb, &queries, 5, day)
+            .unwrap()
+            .1
+    };
+    let before = on("2026-11-24");
+    assert_eq!(before[0].rank, None, "{:?}", before[0]);
+    assert!(before[1].rank.is_some(), "own date wins: {:?}", before[1]);
+    let during = on("2026-12-05");
+    assert!(during[0].rank.is_some(), "{:?}", during[0]);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use kefu::conversation::{Platform, Role, Turn};
-use kefu::knowledge::{KnowledgeBase, SearchRequest, SearchResponse};
+use kefu::knowledge::{KnowledgeBase, SearchOptions, SearchRequest, SearchResponse};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
@@ -356,4 +356,86 @@ fn filters_reach_past_many_better_scoring_hidden_snippets() {
         .unwrap();
     assert_eq!(jd.hits.len(), 3);
     assert!(jd.hits.iter().all(|h| h.id.starts_with("jd-")));
+}
+
+/// Issue 3: the weather and other off-topic questions retrieved logistics sections instead of
+/// saying that nothing in the knowledge answers them.
+#[test]
+fn weather_and_off_topic_questions_are_no_answer() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    for q in [
+        "今天天气怎么样",
+        "明天会下雨吗 要不要带伞",
+        "给我推荐个好看的电影",
+        "你们卖冰箱吗",
+        "股票现在能买吗",
+    ] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert!(r.no_answer, "{q} should be no_answer, got {:?}", ids(&r));
+    }
+}
+
+#[test]
+fn colloquial_answerable_questions_are_still_answered() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    for (q, want) in [
+        ("在吗在吗 亲 我那个炸锅咋还木有发货 呀", "policies/shipping"),
+        ("东西坏了咋整 还在保修不", "policies/warranty"),
+        ("拆开了还能七天无理由退不", "policies/returns"),
+    ] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert!(!r.no_answer, "{q} should be answered: {:?}", ids(&r));
+        assert!(
+            r.hits.iter().take(5).any(|h| h.doc_id == want),
+            "{q}: want {want} in the top 5, got {:?}",
+            ids(&r)
+        );
+    }
+}
+
+#[test]
+fn two_pass_search_ranks_like_one_pass_with_every_term() {
+    let (two, _) = KnowledgeBase::open(&demo()).unwrap();
+    let one_pass = SearchOptions {
+        first_pass_terms: 0,
+        ..SearchOptions::default()
+    };
+    assert!(SearchOptions::default().first_pass_terms > 0);
+    let (one, _) = KnowledgeBase::open_with(&demo(), one_pass).unwrap();
+    for [first, last] in [
+        [
+            "在吗 我买的空气炸锅",
+            "拆开看了一下不喜欢 能七天无理由退吗 运费谁出",
+        ],
+        ["亲 电饭煲内胆掉漆了", "还在保修期吗 怎么寄修"],
+        ["快递三天没动了", "能改地址吗 不想要了能拒收吗"],
+    ] {
+        let req = SearchRequest {
+            turns: vec![
+                Turn::customer(first),
+                Turn {
+                    role: Role::Agent,
+                    text: "亲，请问有什么可以帮您？".into(),
+                },
+                Turn::customer(last),
+            ],
+            k: 5,
+            ..ask("")
+        };
+        let (a, b) = (two.search(&req).unwrap(), one.search(&req).unwrap());
+        assert_eq!(ids(&a), ids(&b), "{last}");
+        for (x, y) in a.hits.iter().zip(&b.hits) {
+            assert!((x.score - y.score).abs() < 1e-4, "{last}: {x:?} {y:?}");
+        }
+    }
 }

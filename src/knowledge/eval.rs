@@ -12,7 +12,13 @@
 //! * `mrr`: mean over answerable queries of 1/rank of the first relevant hit within the top k
 //!   (0 when none), i.e. MRR@k;
 //! * `no_answer_accuracy`: share of ALL queries where the response's `no_answer` equals
-//!   "`relevant` is empty".
+//!   "`relevant` is empty";
+//! * `no_answer_recall`: share of the unanswerable queries flagged `no_answer` (accuracy alone
+//!   looks good when nothing is ever flagged); `false_no_answer`: share of the answerable
+//!   queries flagged `no_answer` (a person writes a draft the knowledge could have answered).
+//!
+//! Queries without a `date` are asked on the evaluation's date ([`evaluate`]'s `date`), or
+//! today when none is given: pin it for reproducible numbers.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +37,9 @@ pub struct RetrievalReport {
     pub recall_at_k: f64,
     pub mrr: f64,
     pub no_answer_accuracy: f64,
+    pub unanswerable: usize,
+    pub no_answer_recall: f64,
+    pub false_no_answer: f64,
 }
 
 /// One evaluation query as read from the file.
@@ -54,7 +63,8 @@ pub struct EvalQuery {
 }
 
 impl EvalQuery {
-    pub fn request(&self, k: usize) -> SearchRequest {
+    /// The search request; `date` is used when the query has none.
+    pub fn request(&self, k: usize, date: Option<NaiveDate>) -> SearchRequest {
         let mut turns = self.turns.clone();
         if !self.query.trim().is_empty() {
             turns.push(Turn::customer(self.query.clone()));
@@ -63,7 +73,7 @@ impl EvalQuery {
             turns,
             platform: self.platform,
             sku: self.sku.clone(),
-            date: self.date,
+            date: self.date.or(date),
             k,
         }
     }
@@ -149,13 +159,15 @@ pub fn load_queries(path: &Path) -> Result<Vec<EvalQuery>, EvalError> {
     Ok(out)
 }
 
-/// Runs every query of `queries` against `kb` and scores the results at `k`.
+/// Runs every query of `queries` against `kb` and scores the results at `k`. Queries without
+/// a `date` are asked on `date` (today when `None`).
 pub fn run_retrieval_eval(
     kb: &KnowledgeBase,
     queries: &Path,
     k: usize,
+    date: Option<NaiveDate>,
 ) -> Result<RetrievalReport, EvalError> {
-    run_retrieval_eval_detailed(kb, queries, k).map(|(report, _)| report)
+    run_retrieval_eval_detailed(kb, queries, k, date).map(|(report, _)| report)
 }
 
 /// [`run_retrieval_eval`] plus each query's outcome.
@@ -163,25 +175,28 @@ pub fn run_retrieval_eval_detailed(
     kb: &KnowledgeBase,
     queries: &Path,
     k: usize,
+    date: Option<NaiveDate>,
 ) -> Result<(RetrievalReport, Vec<QueryOutcome>), EvalError> {
     let list = load_queries(queries)?;
-    evaluate(kb, &list, k).map_err(|(line, source)| EvalError::Search {
+    evaluate(kb, &list, k, date).map_err(|(line, source)| EvalError::Search {
         path: queries.to_path_buf(),
         line,
         source,
     })
 }
 
-/// Scores already-read queries. On a search failure returns the query's line and the error.
+/// Scores already-read queries, those without a `date` asked on `date` (today when `None`).
+/// On a search failure returns the query's line and the error.
 pub fn evaluate(
     kb: &KnowledgeBase,
     queries: &[EvalQuery],
     k: usize,
+    date: Option<NaiveDate>,
 ) -> Result<(RetrievalReport, Vec<QueryOutcome>), (usize, KnowledgeError)> {
     let k = k.max(1);
     let mut outcomes = Vec::with_capacity(queries.len());
     for q in queries {
-        let resp = kb.search(&q.request(k)).map_err(|e| (q.line, e))?;
+        let resp = kb.search(&q.request(k, date)).map_err(|e| (q.line, e))?;
         let rank = resp
             .hits
             .iter()
@@ -227,6 +242,12 @@ pub fn score(outcomes: &[QueryOutcome], k: usize) -> RetrievalReport {
         .iter()
         .filter(|o| o.no_answer == o.relevant.is_empty())
         .count();
+    let unanswerable = outcomes.len() - n;
+    let flagged = outcomes
+        .iter()
+        .filter(|o| o.relevant.is_empty() && o.no_answer)
+        .count();
+    let false_flags = answerable.iter().filter(|o| o.no_answer).count();
     RetrievalReport {
         queries: outcomes.len(),
         answerable: n,
@@ -235,5 +256,8 @@ pub fn score(outcomes: &[QueryOutcome], k: usize) -> RetrievalReport {
         recall_at_k: ratio(atk as f64, n),
         mrr: ratio(rr, n),
         no_answer_accuracy: ratio(na_ok as f64, outcomes.len()),
+        unanswerable,
+        no_answer_recall: ratio(flagged as f64, unanswerable),
+        false_no_answer: ratio(false_flags as f64, n),
     }
 }

@@ -10,8 +10,10 @@
 //! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
 //! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
 //! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
-//! The query is a flat union of boosted terms, which Tantivy prunes (block-max WAND);
-//! candidates are re-ranked by the share of concepts they cover.
+//! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
+//! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
+//! share of concepts they cover. `no_answer` when the best hit covers too little of the query's
+//! informative (IDF-weighted) concepts or matches no domain concept (see [`NoAnswerSignals`]).
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
@@ -35,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Platform, Turn};
 use search::Inner;
+pub use search::{ConceptSignal, NoAnswerSignals};
 
 /// What kind of knowledge a snippet is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +173,9 @@ pub struct SearchOptions {
     pub turn_decay: f32,
     /// An agent turn weighs this much of a customer turn at the same distance.
     pub agent_weight: f32,
+    /// Terms of the first, pruned search pass (the strongest by boost × IDF); the candidates
+    /// are then scored with all terms. 0: one pass with every term.
+    pub first_pass_terms: usize,
     /// Candidates fetched before re-ranking.
     pub rerank_depth: usize,
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
@@ -177,11 +183,19 @@ pub struct SearchOptions {
     pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
+    /// Weight of a product name (a word of a product's title or tags) when the query also holds
+    /// another domain concept: the name says which product, the other words what is asked.
+    pub object_weight: f32,
     /// Score factor of the product whose SKU is the request's SKU.
     pub sku_boost: f32,
-    /// `no_answer` when the best hit covers less than this share of the query's word weight
-    /// (0 disables the check: only an empty result is `no_answer`).
+    /// `no_answer` when the best hit covers less than this share of the query's informative
+    /// weight: its concepts weighted by IDF in the knowledge, time/count/filler words left out,
+    /// words the knowledge never uses weighing most (0 disables: only an empty result is
+    /// `no_answer`). See [`NoAnswerSignals`].
     pub no_answer_coverage: f32,
+    /// `no_answer` also when the best hit matches no domain concept (synonym group, dictionary
+    /// word, title or tag word) and the request is not on a product's page.
+    pub no_answer_needs_anchor: bool,
 }
 
 impl Default for SearchOptions {
@@ -202,11 +216,14 @@ impl Default for SearchOptions {
             synonym_weight: 1.0,
             turn_decay: 0.5,
             agent_weight: 0.3,
+            first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
             expired_penalty: 0.5,
+            object_weight: 0.5,
             sku_boost: 1.3,
             no_answer_coverage: 0.1,
+            no_answer_needs_anchor: true,
         }
     }
 }
@@ -231,11 +248,14 @@ impl SearchOptions {
             synonym_weight: 0.0,
             turn_decay: 1.0,
             agent_weight: 1.0,
+            first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
             expired_penalty: 1.0,
+            object_weight: 1.0,
             sku_boost: 1.0,
             no_answer_coverage: 0.0,
+            no_answer_needs_anchor: false,
         }
     }
 }
@@ -366,9 +386,8 @@ impl KnowledgeBase {
         self.current().query_terms(req)
     }
 
-    /// No-answer signals for `hits` of `req`: (share of the query's concepts the best hit
-    /// covers, the best hit's score). Used to calibrate [`SearchOptions::no_answer_coverage`].
-    pub fn no_answer_signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
+    /// What no-answer detection sees in `hits` (the response to `req`); for calibrating it.
+    pub fn no_answer_signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
         self.current().signals(req, hits)
     }
 

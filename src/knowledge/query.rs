@@ -19,6 +19,8 @@ use crate::conversation::{Role, Turn};
 pub struct Concept {
     /// `(term, weight)`, the customer's own words first.
     pub terms: Vec<(String, f32)>,
+    /// Found through a synonym group (domain vocabulary), not a bare word.
+    pub group: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -68,11 +70,15 @@ fn sorted(m: HashMap<String, f32>) -> Vec<(String, f32)> {
 }
 
 /// Turns a conversation into weighted concepts.
+///
+/// `member_words` holds the word tokens of synonym members, computed once per load (tokenizing
+/// every member of every matched group per query cost more than the search itself).
 pub fn analyze(
     turns: &[Turn],
     jieba: &Jieba,
     lang: &QueryLanguage,
     synonyms: &Synonyms,
+    member_words: &HashMap<String, Vec<String>>,
     opts: &SearchOptions,
 ) -> Analyzed {
     let weights = turn_weights(turns, opts);
@@ -119,7 +125,11 @@ pub fn analyze(
                 }
                 for member in m.members.iter().filter(|x| **x != m.matched) {
                     let whole = member.chars().count();
-                    for t in words(jieba, member, opts.query_search_mode, opts.hmm) {
+                    let tokens = match member_words.get(member) {
+                        Some(t) => t.clone(),
+                        None => words(jieba, member, opts.query_search_mode, opts.hmm),
+                    };
+                    for t in tokens {
                         // A lone character or number cut out of a longer synonym (天 from
                         // 7天退) does not stand for it.
                         let n = t.chars().count();
@@ -157,14 +167,14 @@ pub fn analyze(
     keys.sort();
     let concepts = keys
         .into_iter()
-        .filter_map(|k| concepts.remove(&k))
-        .map(|(own, mut syn)| {
+        .filter_map(|k| concepts.remove(&k).map(|c| (k.starts_with('\u{1}'), c)))
+        .map(|(group, (own, mut syn))| {
             for t in own.keys() {
                 syn.remove(t);
             }
             let mut terms = sorted(own);
             terms.extend(sorted(syn));
-            Concept { terms }
+            Concept { terms, group }
         })
         .filter(|c| !c.terms.is_empty())
         .collect();

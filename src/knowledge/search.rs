@@ -1,6 +1,6 @@
 //! One loaded knowledge folder (snippets, index, language) and searching it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -8,18 +8,47 @@ use chrono::NaiveDate;
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
+use tantivy::{DocAddress, DocSet, Term};
 
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
-use super::tokenize::{build_jieba, normalize};
+use super::tokenize::{build_jieba, core_words, normalize, words};
 use super::{
-    Hit, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
+    Hit, Kind, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
 };
+
+/// What no-answer detection sees in the best hit of a response.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct NoAnswerSignals {
+    /// Share of the query's concept weight the best hit covers (each concept alike).
+    pub coverage: f32,
+    /// The same with each concept weighted by its IDF in the knowledge: a word the knowledge
+    /// never uses (空调 in a shop without air conditioners) weighs most.
+    pub informative_coverage: f32,
+    /// IDF-weighted share of the query that appears nowhere in the knowledge.
+    pub unknown_share: f32,
+    /// The best hit matches a domain concept: a synonym group, or a word of the built-in
+    /// lexicon, the folder's dictionary or any title or tag.
+    pub anchored: bool,
+    pub score: f32,
+    pub concepts: Vec<ConceptSignal>,
+}
+
+/// One query concept as no-answer detection saw it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ConceptSignal {
+    pub term: String,
+    pub weight: f32,
+    /// Snippets containing it (largest posting list among its terms).
+    pub df: u64,
+    pub domain: bool,
+    /// The best hit contains it.
+    pub matched: bool,
+}
 
 /// Everything one load produced; replaced as a whole on reload.
 pub struct Inner {
@@ -31,6 +60,14 @@ pub struct Inner {
     synonyms: Synonyms,
     built: Built,
     options: SearchOptions,
+    /// Words of the shop's domain: dictionary, synonym groups, titles and tags.
+    domain: HashSet<String>,
+    /// SKUs of the product snippets (normalized).
+    products: HashSet<String>,
+    /// Words of product titles and tags (product names and nicknames).
+    product_words: HashSet<String>,
+    /// Word tokens of each synonym member, as queries tokenize them.
+    member_words: HashMap<String, Vec<String>>,
 }
 
 impl Inner {
@@ -72,6 +109,60 @@ impl Inner {
                 }
             }
         }
+        let mut domain: HashSet<String> = HashSet::new();
+        if options.understand {
+            for w in core_words() {
+                domain.insert(normalize(w));
+            }
+            for line in dict.unwrap_or("").lines() {
+                if let Some(w) = line
+                    .split_whitespace()
+                    .next()
+                    .filter(|w| !w.starts_with('#'))
+                {
+                    domain.insert(normalize(w));
+                }
+            }
+            for group in synonyms.groups() {
+                domain.extend(group.iter().cloned());
+            }
+            for s in &snippets {
+                for tag in &s.tags {
+                    domain.insert(normalize(tag));
+                }
+            }
+        }
+        let products = snippets
+            .iter()
+            .filter(|s| s.kind == Kind::Product)
+            .map(|s| sku_key(&s.doc_id))
+            .collect();
+        let mut product_words: HashSet<String> = HashSet::new();
+        if options.understand {
+            let lang = QueryLanguage::new();
+            for s in snippets.iter().filter(|s| s.kind == Kind::Product) {
+                let mut add = |text: &str| {
+                    for w in words(&jieba, &normalize(text), true, options.hmm) {
+                        if w.chars().count() >= 2 && !lang.is_general(&w) {
+                            product_words.insert(w);
+                        }
+                    }
+                };
+                add(&s.title);
+                for tag in &s.tags {
+                    add(tag);
+                }
+            }
+        }
+        let member_words: HashMap<String, Vec<String>> = synonyms
+            .groups()
+            .iter()
+            .flatten()
+            .map(|m| {
+                let tokens = words(&jieba, m, options.query_search_mode, options.hmm);
+                (m.clone(), tokens)
+            })
+            .collect();
         let jieba = Arc::new(jieba);
         let built = index::build(
             &snippets,
@@ -82,6 +173,23 @@ impl Inner {
                 hmm: options.hmm,
             },
         )?;
+        if options.understand && options.titles {
+            // Title and tag words, read from the index (tokenizing every title again would
+            // cost as much as indexing them).
+            for segment in built.searcher.segment_readers() {
+                let Ok(inverted) = segment.inverted_index(built.fields.title_words) else {
+                    continue;
+                };
+                let Ok(mut stream) = inverted.terms().stream() else {
+                    continue;
+                };
+                while stream.advance() {
+                    if let Ok(w) = std::str::from_utf8(stream.key()) {
+                        domain.insert(w.to_string());
+                    }
+                }
+            }
+        }
         Ok(Inner {
             snippets,
             report,
@@ -91,6 +199,10 @@ impl Inner {
             synonyms,
             built,
             options,
+            domain,
+            products,
+            product_words,
+            member_words,
         })
     }
 
@@ -103,26 +215,134 @@ impl Inner {
             .collect()
     }
 
-    /// The no-answer signals of a response: (coverage of the best hit, its score).
-    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> (f32, f32) {
-        let a = self.analyze(req);
-        match hits.first() {
-            Some(top) => (
-                coverage(&a, &normalize(&format!("{} {}", top.title, top.text))),
-                top.score,
-            ),
-            None => (0.0, 0.0),
+    /// The no-answer signals of `hits` (the response to `req`).
+    pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
+        self.no_answer_signals(&self.analyze(req), req, hits)
+    }
+
+    /// Documents holding any of `terms` as a word (body or title), at most: the largest
+    /// posting list among them.
+    fn doc_freq(&self, terms: &[(String, f32)]) -> u64 {
+        let f = &self.built.fields;
+        let searcher = &self.built.searcher;
+        let mut df = 0;
+        for (t, _) in terms {
+            // A one-character word is indexed as a word rarely (修 lives inside 维修): its
+            // n-gram posting list says whether the knowledge uses it.
+            let one = t.chars().count() == 1 && self.options.grams;
+            let fields = if one {
+                [f.body_grams, f.title_grams]
+            } else {
+                [f.body_words, f.title_words]
+            };
+            for field in fields {
+                let n = searcher
+                    .doc_freq(&Term::from_field_text(field, t))
+                    .unwrap_or(0);
+                df = df.max(n);
+            }
+        }
+        df
+    }
+
+    fn no_answer_signals(
+        &self,
+        a: &Analyzed,
+        req: &SearchRequest,
+        hits: &[Hit],
+    ) -> NoAnswerSignals {
+        let Some(top) = hits.first() else {
+            return NoAnswerSignals::default();
+        };
+        let text = normalize(&format!("{} {}", top.title, top.text));
+        let n = self.built.searcher.num_docs() as f32;
+        let idf = |df: f32| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let (mut total, mut found, mut unknown) = (0.0, 0.0, 0.0);
+        let mut anchored = false;
+        let mut top_words: Option<Vec<String>> = None;
+        let mut concepts = Vec::with_capacity(a.concepts.len());
+        for c in &a.concepts {
+            // A synonym group always names a topic; a bare word may be a filler.
+            let general = !c.group && c.terms.iter().all(|(t, _)| self.lang.is_general(t));
+            if general {
+                continue;
+            }
+            let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
+            let df = self.doc_freq(&c.terms);
+            let info = w * idf(df as f32);
+            let matched = c.terms.iter().any(|(t, _)| text.contains(t.as_str()));
+            let mut domain = c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t));
+            // A lone character stands for the domain word it is part of in the hit (锅 in 炸锅,
+            // 修 in 维修), as the n-gram field matches it.
+            if !domain && matched && self.options.char_weight > 0.0 {
+                if let Some((t, _)) = c.terms.iter().find(|(t, _)| t.chars().count() == 1) {
+                    let hit_words = top_words
+                        .get_or_insert_with(|| words(&self.jieba, &text, true, self.options.hmm));
+                    domain = hit_words.iter().any(|w| {
+                        w.len() > t.len() && w.contains(t.as_str()) && self.domain.contains(w)
+                    });
+                }
+            }
+            total += info;
+            if matched {
+                found += info;
+                anchored |= domain && df > 0;
+            }
+            if df == 0 {
+                unknown += info;
+            }
+            concepts.push(ConceptSignal {
+                term: c.terms.first().map(|(t, _)| t.clone()).unwrap_or_default(),
+                weight: w,
+                df,
+                domain,
+                matched,
+            });
+        }
+        // On a product's page, questions about that product are in scope (这个能煮粥吗).
+        anchored |= req
+            .sku
+            .as_deref()
+            .is_some_and(|sku| self.products.contains(&sku_key(sku)));
+        let share = |x: f32| if total > 0.0 { x / total } else { 0.0 };
+        NoAnswerSignals {
+            coverage: coverage(a, &text),
+            informative_coverage: share(found),
+            unknown_share: share(unknown),
+            anchored,
+            score: top.score,
+            concepts,
         }
     }
 
     pub fn analyze(&self, req: &SearchRequest) -> Analyzed {
-        analyze(
+        let mut a = analyze(
             &req.turns,
             &self.jieba,
             &self.lang,
             &self.synonyms,
+            &self.member_words,
             &self.options,
-        )
+        );
+        // A product name says what the question is about, the other domain words what is asked
+        // (我那个炸锅咋还木有发货 asks about shipping, not about the fryer's page): when both are
+        // there, the product name weighs less.
+        if self.options.object_weight < 1.0 {
+            let is_object = |c: &super::query::Concept| {
+                c.terms.iter().any(|(t, _)| self.product_words.contains(t))
+            };
+            let topic = a.concepts.iter().any(|c| {
+                !is_object(c) && (c.group || c.terms.iter().any(|(t, _)| self.domain.contains(t)))
+            });
+            if topic {
+                for c in a.concepts.iter_mut().filter(|c| is_object(c)) {
+                    for (_, w) in c.terms.iter_mut() {
+                        *w *= self.options.object_weight;
+                    }
+                }
+            }
+        }
+        a
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse, KnowledgeError> {
@@ -134,15 +354,16 @@ impl Inner {
             return Ok(empty);
         }
         let analyzed = self.analyze(req);
-        let Some(text_query) = self.text_query(&analyzed) else {
+        let terms = self.text_terms(&analyzed);
+        if terms.is_empty() {
             return Ok(empty);
-        };
+        }
         let today = req
             .date
             .unwrap_or_else(|| chrono::Local::now().date_naive());
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
-        let top = self.candidates(req, today, text_query, limit)?;
+        let top = self.candidates(req, today, &terms, limit)?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, s) in top {
             let expired = s.valid_to.is_some_and(|to| to < today);
@@ -152,7 +373,8 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let cov = coverage(&analyzed, &normalize(&format!("{} {}", s.title, s.text)));
+                let text = normalize(&format!("{} {}", s.title, s.text));
+                let cov = coverage(&analyzed, &text);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
@@ -182,62 +404,110 @@ impl Inner {
                 .then_with(|| a.expired.cmp(&b.expired))
         });
         hits.truncate(req.k);
-        let no_answer = self.no_answer(&analyzed, &hits);
+        let no_answer = self.no_answer(&analyzed, req, &hits);
         Ok(SearchResponse { hits, no_answer })
     }
 
     /// The best `limit` snippets the request may see, with their BM25 scores.
     ///
-    /// Fast path: the text query alone is a flat union of term scorers, which Tantivy prunes
-    /// with block-max WAND; filters are then applied to a few times `limit` candidates. Only
-    /// when filters reject so many that too few remain does it run the (unprunable) filtered
-    /// intersection.
+    /// First pass: a flat union of the strongest terms (see [`Inner::first_pass`]), which
+    /// Tantivy prunes with block-max WAND; filters are then applied to a few times `limit`
+    /// candidates, and only when they reject so many that too few remain does it run the
+    /// (unprunable) filtered intersection. Second pass: the candidates are scored with every
+    /// term of the query.
     fn candidates(
         &self,
         req: &SearchRequest,
         today: NaiveDate,
-        text_query: Box<dyn Query>,
+        terms: &[(Term, f32)],
         limit: usize,
     ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
         let searcher = &self.built.searcher;
-        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
-            let top = searcher
+        let first = self.first_pass(terms);
+        if first.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pruned = first.len() < terms.len();
+        let snippet = |addr: DocAddress| {
+            self.built
+                .ords
+                .get(addr.segment_ord as usize)
+                .and_then(|seg| seg.get(addr.doc_id as usize))
+                .and_then(|&o| self.snippets.get(o as usize))
+        };
+        let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
+            searcher
                 .search(q, &TopDocs::with_limit(n).order_by_score())
-                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))?;
-            let mut out = Vec::with_capacity(top.len());
-            for (score, addr) in top {
-                let ord = self
-                    .built
-                    .ords
-                    .get(addr.segment_ord as usize)
-                    .and_then(|seg| seg.get(addr.doc_id as usize));
-                if let Some(s) = ord.and_then(|&o| self.snippets.get(o as usize)) {
-                    out.push((score, s));
+                .map_err(|e| KnowledgeError::Index(format!("search failed: {e}")))
+        };
+        let text_query = union(&first);
+        let top = match self.filter(req, today) {
+            None => run(text_query.as_ref(), limit)?,
+            Some(filter) => {
+                let over = limit * 4;
+                let unfiltered = run(text_query.as_ref(), over)?;
+                let exhausted = unfiltered.len() < over;
+                let visible: Vec<(f32, DocAddress)> = unfiltered
+                    .into_iter()
+                    .filter(|(_, a)| snippet(*a).is_some_and(|s| visible(s, req, today)))
+                    .take(limit)
+                    .collect();
+                if visible.len() >= limit || exhausted {
+                    visible
+                } else {
+                    let query =
+                        BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
+                    run(&query, limit)?
                 }
             }
-            Ok(out)
         };
-        let Some(filter) = self.filter(req, today) else {
-            return run(text_query.as_ref(), limit);
+        let top = if pruned {
+            self.rescore(&union(terms), top)?
+        } else {
+            top
         };
-        let over = limit * 4;
-        let unfiltered = run(text_query.as_ref(), over)?;
-        let exhausted = unfiltered.len() < over;
-        let visible: Vec<(f32, &Snippet)> = unfiltered
+        Ok(top
             .into_iter()
-            .filter(|(_, s)| visible(s, req, today))
-            .take(limit)
-            .collect();
-        if visible.len() >= limit || exhausted {
-            return Ok(visible);
-        }
-        let query = BooleanQuery::new(vec![(Occur::Must, text_query), (Occur::Must, filter)]);
-        run(&query, limit)
+            .filter_map(|(score, a)| snippet(a).map(|s| (score, s)))
+            .collect())
     }
 
-    /// A flat union of boosted term queries (all term scorers, so Tantivy can prune). A term
-    /// that appears in several concepts or fields gets one clause with the boosts added.
-    fn text_query(&self, a: &Analyzed) -> Option<Box<dyn Query>> {
+    /// BM25 scores of `docs` under `query` (every term), by seeking its scorer to each doc.
+    fn rescore(
+        &self,
+        query: &dyn Query,
+        mut docs: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
+        let searcher = &self.built.searcher;
+        let err =
+            |e: tantivy::TantivyError| KnowledgeError::Index(format!("re-scoring failed: {e}"));
+        let weight = query
+            .weight(EnableScoring::enabled_from_searcher(searcher))
+            .map_err(err)?;
+        docs.sort_by_key(|(_, a)| (a.segment_ord, a.doc_id));
+        let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+        for (score, addr) in docs.iter_mut() {
+            if current
+                .as_ref()
+                .is_none_or(|(seg, _)| *seg != addr.segment_ord)
+            {
+                let reader = searcher.segment_reader(addr.segment_ord);
+                current = Some((addr.segment_ord, weight.scorer(reader, 1.0).map_err(err)?));
+            }
+            if let Some((_, scorer)) = current.as_mut() {
+                // Every candidate matched a subset of these terms, so the scorer stops on it.
+                if scorer.doc() <= addr.doc_id && scorer.seek(addr.doc_id) == addr.doc_id {
+                    *score = scorer.score();
+                }
+            }
+        }
+        docs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(docs)
+    }
+
+    /// The weighted terms of the query: each word, synonym and n-gram in each field it is
+    /// searched in. A term that appears in several concepts gets one entry with the boosts added.
+    fn text_terms(&self, a: &Analyzed) -> Vec<(Term, f32)> {
         let f = &self.built.fields;
         let o = &self.options;
         let mut boosts: Vec<(Term, f32)> = Vec::new();
@@ -271,18 +541,30 @@ impl Inner {
                 }
             }
         }
-        if boosts.is_empty() {
-            return None;
-        }
-        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
-            .into_iter()
-            .map(|(term, boost)| {
-                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
-                (Occur::Should, q)
+        boosts
+    }
+
+    /// The terms of the first, pruned pass: at most `first_pass_terms`, those that weigh most
+    /// in BM25 (boost × IDF). Block-max WAND's cost grows with the number of terms; the ones
+    /// left out rarely decide which snippets are candidates, and the second pass scores the
+    /// candidates with every term.
+    fn first_pass(&self, terms: &[(Term, f32)]) -> Vec<(Term, f32)> {
+        let searcher = &self.built.searcher;
+        let n = searcher.num_docs() as f32;
+        let mut ranked: Vec<(f32, &(Term, f32))> = terms
+            .iter()
+            .filter_map(|t| {
+                let df = searcher.doc_freq(&t.0).unwrap_or(0) as f32;
+                // A term no snippet holds costs a lookup and adds nothing.
+                (df > 0.0).then(|| (t.1 * (1.0 + (n - df + 0.5) / (df + 0.5)).ln(), t))
             })
             .collect();
-        Some(Box::new(BooleanQuery::new(clauses)))
+        let cap = self.options.first_pass_terms;
+        if cap > 0 && ranked.len() > cap {
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(cap);
+        }
+        ranked.into_iter().map(|(_, t)| t.clone()).collect()
     }
 
     /// Platform, SKU and validity as a zero-score clause: filters must not change the ranking.
@@ -330,17 +612,33 @@ impl Inner {
         Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
-    /// Whether the best hit fails to cover enough of what the customer asked.
-    fn no_answer(&self, a: &Analyzed, hits: &[Hit]) -> bool {
-        let Some(top) = hits.first() else {
+    /// Whether the best hit fails to answer what the customer asked: it covers too little of
+    /// the query's informative (IDF-weighted, non-general) concepts, or it matches no domain
+    /// concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
+    fn no_answer(&self, a: &Analyzed, req: &SearchRequest, hits: &[Hit]) -> bool {
+        if hits.is_empty() {
             return true;
-        };
-        if self.options.no_answer_coverage <= 0.0 {
+        }
+        let o = &self.options;
+        if o.no_answer_coverage <= 0.0 && !o.no_answer_needs_anchor {
             return false;
         }
-        coverage(a, &normalize(&format!("{} {}", top.title, top.text)))
-            < self.options.no_answer_coverage
+        let s = self.no_answer_signals(a, req, hits);
+        s.informative_coverage < o.no_answer_coverage || (o.no_answer_needs_anchor && !s.anchored)
     }
+}
+
+/// A flat union of boosted term queries (all term scorers, so Tantivy can prune).
+fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
+    let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|(term, boost)| {
+            let q = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), *boost));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// Share of the query's concept weight covered by `text`: a concept counts when any of its

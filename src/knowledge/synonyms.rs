@@ -208,12 +208,156 @@ const STOPWORDS: &[&str] = &[
     "告诉",
 ];
 
+/// Words that carry no topic of their own but are kept for ranking: time, quantity, degree and
+/// filler words (今天, 一直, 好几, 怎么弄). No-answer detection ignores them, so "has the knowledge
+/// got this?" is asked of the words that name what the customer wants.
+const GENERAL: &[&str] = &[
+    "今天",
+    "明天",
+    "昨天",
+    "前天",
+    "后天",
+    "今年",
+    "去年",
+    "明年",
+    "礼拜",
+    "下礼拜",
+    "上礼拜",
+    "星期",
+    "周末",
+    "上午",
+    "下午",
+    "晚上",
+    "早上",
+    "中午",
+    "刚",
+    "刚才",
+    "刚刚",
+    "马上",
+    "以后",
+    "之后",
+    "之前",
+    "以前",
+    "当天",
+    "当时",
+    "那会儿",
+    "这会儿",
+    "会儿",
+    "时候",
+    "什么时候",
+    "几天",
+    "多久",
+    "多长",
+    "多长时间",
+    "长时间",
+    "时间",
+    "一直",
+    "突然",
+    "总",
+    "总是",
+    "老是",
+    "再",
+    "先",
+    "还要",
+    "已经",
+    "回事",
+    "怎么回事",
+    "怎么弄",
+    "怎么搞",
+    "干嘛",
+    "弄",
+    "搞",
+    "事",
+    "事情",
+    "那些",
+    "这些",
+    "那边",
+    "这边",
+    "哪边",
+    "剩下",
+    "好几",
+    "几十",
+    "那么",
+    "这么",
+    "是不是",
+    "不行",
+    "行不行",
+    "行",
+    "可以吗",
+    "一点",
+    "一下",
+    "一次",
+    "第一",
+    "第一次",
+    "东西",
+    "意思",
+    "不能",
+    "不会",
+    "有没有",
+    "不想",
+    "想要",
+    "看到",
+    "打开",
+    "接到",
+    "不够",
+    "下来",
+    "出来",
+    "上去",
+    "过来",
+    "回来",
+    "过去",
+    "里面",
+    "外面",
+    "天天",
+    "大",
+    "小",
+    "好",
+    "多",
+    "少",
+    "点",
+    "早",
+    "晚",
+    "快",
+    "慢",
+    "买",
+    "卖",
+    "用",
+    "开始",
+    "合适",
+    "其中",
+    "家",
+    "家里",
+    "找",
+    "查",
+    "看",
+    "听",
+    "做",
+    "人",
+    "有人",
+];
+
+/// Numbers and counts (三十块, 10天, 两张): general words too.
+fn is_count(word: &str) -> bool {
+    let mut chars = word.chars().peekable();
+    let mut digits = 0;
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() || "零一二三四五六七八九十百千万两几半".contains(c) {
+            digits += 1;
+            chars.next();
+        } else {
+            break;
+        }
+    }
+    digits > 0 && chars.all(|c| "块元天个次张件号点分钟秒年月周台斤岁口".contains(c))
+}
+
 /// Normalizes customer text: full-width/case, then colloquial spellings.
 pub struct QueryLanguage {
     colloquial: AhoCorasick,
     colloquial_to: Vec<&'static str>,
     chitchat: AhoCorasick,
     stopwords: std::collections::HashSet<&'static str>,
+    general: std::collections::HashSet<&'static str>,
 }
 
 impl QueryLanguage {
@@ -231,6 +375,7 @@ impl QueryLanguage {
             colloquial_to: COLLOQUIAL.iter().map(|(_, to)| *to).collect(),
             chitchat,
             stopwords: STOPWORDS.iter().copied().collect(),
+            general: GENERAL.iter().copied().collect(),
         }
     }
 
@@ -254,6 +399,11 @@ impl QueryLanguage {
 
     pub fn is_stopword(&self, word: &str) -> bool {
         self.stopwords.contains(word)
+    }
+
+    /// A word that says nothing about the topic (time, count, degree, filler): see [`GENERAL`].
+    pub fn is_general(&self, word: &str) -> bool {
+        self.stopwords.contains(word) || self.general.contains(word) || is_count(word)
     }
 }
 
@@ -364,6 +514,17 @@ mod tests {
         assert_eq!(q.normalize("咋退货"), "怎么退货");
         assert_eq!(q.normalize("木有发票"), "没有发票");
         assert_eq!(q.normalize("神马时候发货"), "什么时候发货");
+    }
+
+    #[test]
+    fn counts_and_time_words_are_general() {
+        let q = QueryLanguage::new();
+        for w in ["三十块", "10天", "两张", "今天", "一直", "2"] {
+            assert!(q.is_general(w), "{w}");
+        }
+        for w in ["退货", "空调", "十二月活动"] {
+            assert!(!q.is_general(w), "{w}");
+        }
     }
 
     #[test]

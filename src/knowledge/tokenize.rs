@@ -91,6 +91,11 @@ const CORE_WORDS: &[&str] = &[
     "单号",
 ];
 
+/// The built-in e-commerce words (also domain vocabulary for no-answer detection).
+pub fn core_words() -> &'static [&'static str] {
+    CORE_WORDS
+}
+
 /// Builds the jieba instance: default dictionary, core words, then the folder's `dict.txt`
 /// (jieba format: `word [freq] [tag]` per line; `#` comments allowed).
 pub fn build_jieba(user_dict: Option<&str>, core_words: bool) -> Jieba {
