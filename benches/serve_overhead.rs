@@ -369,7 +369,18 @@ fn config_file(dir: &Path, fake: &FakeProvider) -> PathBuf {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--streams=100` measures one concurrency only; `--rounds=N` overrides the round count
+    // (handy while profiling the server).
+    let arg = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(name).map(str::to_string))
+    };
+    let levels: Vec<usize> = arg("--streams=")
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 100]);
+    let rounds_override: Option<usize> = arg("--rounds=").and_then(|v| v.parse().ok());
     let load_start = loadavg();
     let fake = FakeProvider::start().await;
     // 12 chunks 5 ms apart, as in benches/llm_gateway.rs: a ~60 ms answer, short enough to
@@ -413,13 +424,13 @@ async fn main() {
         format!("BENCH-{next_tag:08}")
     };
     let mut results = Vec::new();
-    for concurrency in [1usize, 100] {
-        let rounds = match (quick, concurrency) {
+    for concurrency in levels {
+        let rounds = rounds_override.unwrap_or(match (quick, concurrency) {
             (true, 1) => 20,
             (false, 1) => 200,
             (true, _) => 2,
             (false, _) => 10,
-        };
+        });
         // Warm-up (connections, caches), not recorded.
         for _ in 0..2 {
             let d: Vec<_> = (0..concurrency)

@@ -19,6 +19,10 @@ pub struct App {
     pub gateway: Gateway,
     pub store: Store,
     pub users: Users,
+    /// Searches running at once, one per core. Unbounded, a burst of requests puts one
+    /// blocking thread per request on the CPU and starves the async workers that forward
+    /// streamed deltas and the store's writer; queued in order, earlier requests finish first.
+    pub search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,9 @@ impl App {
             gateway,
             store,
             config,
+            search_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         Ok((app, report))
     }

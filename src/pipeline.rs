@@ -227,7 +227,8 @@ pub async fn suggest_for(
     })
 }
 
-/// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread.
+/// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread, at most one per
+/// core at a time ([`App::search_slots`]).
 async fn retrieve(
     app: &App,
     masked: &[Turn],
@@ -242,9 +243,19 @@ async fn retrieve(
         k: app.config.knowledge.top_k,
     };
     let knowledge = app.knowledge_handle();
-    let mut found = tokio::task::spawn_blocking(move || knowledge.search(&search))
+    // The slot goes with the search: a cancelled request does not free it before the search ends.
+    let slot = app
+        .search_slots
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| SuggestError::Join(e.to_string()))??;
+        .map_err(|e| SuggestError::Join(e.to_string()))?;
+    let mut found = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        knowledge.search(&search)
+    })
+    .await
+    .map_err(|e| SuggestError::Join(e.to_string()))??;
     if found.no_answer {
         // Invariant: no snippet reaches a prompt when retrieval judged nothing relevant.
         found.hits.clear();
