@@ -301,8 +301,20 @@ async fn generate(
         app.config.max_tokens(),
         app.config.temperature(),
     )?;
-    let forward = deltas.map(|out| redact::restoring_sender(out, vault.clone()));
-    match app.gateway.generate(&chat, lane, forward).await {
+    let result = match deltas {
+        // Restored in this task, joined with the generation: a delta reaches `out` without
+        // waiting for another task to be scheduled (under load every hop is a queue).
+        Some(out) => {
+            let (tx, rx) = mpsc::channel::<String>(64);
+            let (result, ()) = tokio::join!(
+                app.gateway.generate(&chat, lane, Some(tx)),
+                redact::restore_chunks(rx, out, vault)
+            );
+            result
+        }
+        None => app.gateway.generate(&chat, lane, None).await,
+    };
+    match result {
         Ok(generation) => Ok(Generated {
             text: generation.text.clone(),
             mode: Mode::Model,
