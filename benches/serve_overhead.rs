@@ -73,7 +73,16 @@ impl Drop for KefuServe {
 /// Starts `kefu serve --config <file>` on port 0 and reads the address it reports on stderr.
 /// stderr is drained for the whole run (a full pipe would stall the server's logging).
 fn start_kefu(config_file: &Path, workdir: &Path) -> KefuServe {
-    let mut child = Command::new(KEFU)
+    let mut command = Command::new(KEFU);
+    // The config file is the whole configuration: no KEFU_* overrides from the caller's
+    // environment, and kefu's default log level (what a deployment logs is part of its cost).
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("KEFU_") {
+            command.env_remove(&var);
+        }
+    }
+    let mut child = command
+        .env("RUST_LOG", "info,tantivy=warn")
         .arg("serve")
         .arg("--config")
         .arg(config_file)
