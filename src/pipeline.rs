@@ -68,7 +68,9 @@ pub enum Purpose {
 pub struct Timings {
     pub redact_ms: f64,
     pub retrieve_ms: f64,
+    /// Prompt context and template rendering.
     pub prompt_ms: f64,
+    /// The provider's answer (or the extractive template), placeholders restored.
     pub generate_ms: f64,
     pub check_ms: f64,
     pub store_ms: f64,
@@ -181,7 +183,9 @@ pub async fn suggest_for(
     )
     .await?;
     let text = redact::restore(&generated.text, &vault);
-    timings.generate_ms = ms(t);
+    // Rendering happens inside generate (the template depends on the mode): count it as prompt.
+    timings.prompt_ms += generated.render_ms;
+    timings.generate_ms = (ms(t) - generated.render_ms).max(0.0);
 
     // 7. check the text the agent will see, grounded in what it was built from
     let t = Instant::now();
@@ -265,6 +269,8 @@ async fn retrieve(
 
 struct Generated {
     text: String,
+    /// Time spent rendering the template, in ms.
+    render_ms: f64,
     mode: Mode,
     generation: Option<Generation>,
     template: String,
@@ -295,12 +301,14 @@ async fn generate(
         Purpose::Live => (None, Lane::Live),
         Purpose::Faq => (Some(crate::prompt::FAQ), Lane::Bulk),
     };
+    let t = Instant::now();
     let (chat, rendered) = prompts.chat(
         ctx,
         template,
         app.config.max_tokens(),
         app.config.temperature(),
     )?;
+    let render_ms = ms(t);
     let result = match deltas {
         // Restored in this task, joined with the generation: a delta reaches `out` without
         // waiting for another task to be scheduled (under load every hop is a queue).
@@ -317,6 +325,7 @@ async fn generate(
     match result {
         Ok(generation) => Ok(Generated {
             text: generation.text.clone(),
+            render_ms,
             mode: Mode::Model,
             generation: Some(generation),
             template: rendered.template,
@@ -351,6 +360,8 @@ fn extractive(
     };
     Ok(Generated {
         text: rendered.text,
+        // The extractive template is the answer: its rendering is this mode's generation.
+        render_ms: 0.0,
         mode: Mode::Extractive,
         generation: None,
         template: rendered.template,
