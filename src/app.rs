@@ -21,6 +21,10 @@ pub struct App {
     pub users: Users,
     /// Background FAQ job runs, drained on shutdown.
     pub faq_runs: crate::faq::Runs,
+    /// Searches running at once, one per core. Unbounded, a burst of requests puts one
+    /// blocking thread per request on the CPU and starves the async workers that forward
+    /// streamed deltas and the store's writer; queued in order, earlier requests finish first.
+    pub search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,9 @@ impl App {
             store,
             config,
             faq_runs: Default::default(),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         Ok((app, report))
     }

@@ -68,7 +68,9 @@ pub enum Purpose {
 pub struct Timings {
     pub redact_ms: f64,
     pub retrieve_ms: f64,
+    /// Prompt context and template rendering.
     pub prompt_ms: f64,
+    /// The provider's answer (or the extractive template), placeholders restored.
     pub generate_ms: f64,
     pub check_ms: f64,
     pub store_ms: f64,
@@ -181,7 +183,9 @@ pub async fn suggest_for(
     )
     .await?;
     let text = redact::restore(&generated.text, &vault);
-    timings.generate_ms = ms(t);
+    // Rendering happens inside generate (the template depends on the mode): count it as prompt.
+    timings.prompt_ms += generated.render_ms;
+    timings.generate_ms = (ms(t) - generated.render_ms).max(0.0);
 
     // 7. check the text the agent will see, grounded in what it was built from
     let t = Instant::now();
@@ -227,7 +231,8 @@ pub async fn suggest_for(
     })
 }
 
-/// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread.
+/// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread, at most one per
+/// core at a time ([`App::search_slots`]).
 async fn retrieve(
     app: &App,
     masked: &[Turn],
@@ -242,9 +247,19 @@ async fn retrieve(
         k: app.config.knowledge.top_k,
     };
     let knowledge = app.knowledge_handle();
-    let mut found = tokio::task::spawn_blocking(move || knowledge.search(&search))
+    // The slot goes with the search: a cancelled request does not free it before the search ends.
+    let slot = app
+        .search_slots
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| SuggestError::Join(e.to_string()))??;
+        .map_err(|e| SuggestError::Join(e.to_string()))?;
+    let mut found = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        knowledge.search(&search)
+    })
+    .await
+    .map_err(|e| SuggestError::Join(e.to_string()))??;
     if found.no_answer {
         // Invariant: no snippet reaches a prompt when retrieval judged nothing relevant.
         found.hits.clear();
@@ -254,6 +269,8 @@ async fn retrieve(
 
 struct Generated {
     text: String,
+    /// Time spent rendering the template, in ms.
+    render_ms: f64,
     mode: Mode,
     generation: Option<Generation>,
     template: String,
@@ -284,16 +301,31 @@ async fn generate(
         Purpose::Live => (None, Lane::Live),
         Purpose::Faq => (Some(crate::prompt::FAQ), Lane::Bulk),
     };
+    let t = Instant::now();
     let (chat, rendered) = prompts.chat(
         ctx,
         template,
         app.config.max_tokens(),
         app.config.temperature(),
     )?;
-    let forward = deltas.map(|out| redact::restoring_sender(out, vault.clone()));
-    match app.gateway.generate(&chat, lane, forward).await {
+    let render_ms = ms(t);
+    let result = match deltas {
+        // Restored in this task, joined with the generation: a delta reaches `out` without
+        // waiting for another task to be scheduled (under load every hop is a queue).
+        Some(out) => {
+            let (tx, rx) = mpsc::channel::<String>(64);
+            let (result, ()) = tokio::join!(
+                app.gateway.generate(&chat, lane, Some(tx)),
+                redact::restore_chunks(rx, out, vault)
+            );
+            result
+        }
+        None => app.gateway.generate(&chat, lane, None).await,
+    };
+    match result {
         Ok(generation) => Ok(Generated {
             text: generation.text.clone(),
+            render_ms,
             mode: Mode::Model,
             generation: Some(generation),
             template: rendered.template,
@@ -328,6 +360,8 @@ fn extractive(
     };
     Ok(Generated {
         text: rendered.text,
+        // The extractive template is the answer: its rendering is this mode's generation.
+        render_ms: 0.0,
         mode: Mode::Extractive,
         generation: None,
         template: rendered.template,

@@ -132,29 +132,65 @@ fn held_tail(text: &str) -> usize {
     }
 }
 
-/// A sender whose chunks are forwarded to `out` with placeholders restored. A chunk tail that
-/// may be the start of a placeholder is held until it completes or cannot be one; what is
-/// held is flushed when the returned sender (and its clones) are dropped.
-pub fn restoring_sender(out: mpsc::Sender<String>, vault: Vault) -> mpsc::Sender<String> {
-    let (tx, mut rx) = mpsc::channel::<String>(64);
-    tokio::spawn(async move {
-        let mut pending = String::new();
-        while let Some(chunk) = rx.recv().await {
-            pending.push_str(&chunk);
-            let cut = held_tail(&pending);
-            if cut == 0 {
-                continue;
-            }
-            let ready = restore(&pending[..cut], &vault);
-            pending.drain(..cut);
+/// Restores placeholders in a text that arrives in chunks. A chunk tail that may be the start
+/// of a placeholder is held until it completes or cannot be one.
+pub struct Restorer<'v> {
+    vault: &'v Vault,
+    pending: String,
+}
+
+impl<'v> Restorer<'v> {
+    pub fn new(vault: &'v Vault) -> Self {
+        Restorer {
+            vault,
+            pending: String::new(),
+        }
+    }
+
+    /// The text that can be shown after `chunk`, restored; `None` while all of it is held.
+    pub fn push(&mut self, chunk: &str) -> Option<String> {
+        self.pending.push_str(chunk);
+        let cut = held_tail(&self.pending);
+        if cut == 0 {
+            return None;
+        }
+        let ready = restore(&self.pending[..cut], self.vault);
+        self.pending.drain(..cut);
+        Some(ready)
+    }
+
+    /// At the end of the text: what is still held, restored as far as it can be.
+    pub fn finish(self) -> Option<String> {
+        (!self.pending.is_empty()).then(|| restore(&self.pending, self.vault))
+    }
+}
+
+/// Forwards the chunks of `rx` to `out` with placeholders restored (see [`Restorer`]) until
+/// `rx` closes, then flushes what is held. Stops early when `out` is closed.
+pub async fn restore_chunks(
+    mut rx: mpsc::Receiver<String>,
+    out: mpsc::Sender<String>,
+    vault: &Vault,
+) {
+    let mut restorer = Restorer::new(vault);
+    while let Some(chunk) = rx.recv().await {
+        if let Some(ready) = restorer.push(&chunk) {
             if out.send(ready).await.is_err() {
                 return;
             }
         }
-        if !pending.is_empty() {
-            let _ = out.send(restore(&pending, &vault)).await;
-        }
-    });
+    }
+    if let Some(rest) = restorer.finish() {
+        let _ = out.send(rest).await;
+    }
+}
+
+/// A sender whose chunks are forwarded to `out` with placeholders restored, by a task of its
+/// own ([`restore_chunks`]); what is held is flushed when the returned sender (and its
+/// clones) are dropped.
+pub fn restoring_sender(out: mpsc::Sender<String>, vault: Vault) -> mpsc::Sender<String> {
+    let (tx, rx) = mpsc::channel::<String>(64);
+    tokio::spawn(async move { restore_chunks(rx, out, &vault).await });
     tx
 }
 

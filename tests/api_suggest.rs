@@ -361,3 +361,46 @@ async fn check_endpoint_returns_findings_with_character_spans() {
         .as_str()
         .is_some_and(|v| !v.is_empty()));
 }
+
+/// Streamed deltas go through the same restoring as the draft, now inside the pipeline's own
+/// task: a placeholder split across provider chunks reaches the agent as the customer's value.
+#[tokio::test]
+async fn streamed_deltas_restore_personal_data_split_across_chunks() {
+    let fake = FakeProvider::start().await;
+    fake.set_default(Behaviour::OkStream {
+        chunks: vec![
+            "亲，已记录您的手机号[手".into(),
+            "机号".into(),
+            "1]，我们会尽快为您处理".into(),
+            "。".into(),
+        ],
+        delay: Duration::from_millis(5),
+    });
+    let provider = fake.provider_config("fake");
+    let app = spawn(|c| c.providers = vec![provider]).await;
+
+    let r = app
+        .client
+        .post(app.url("/v1/suggest"))
+        .json(&json!({"message": "我的手机号是13812345678，炸锅坏了怎么退", "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(20), r.text())
+        .await
+        .unwrap()
+        .unwrap();
+    let deltas: Vec<String> = body
+        .split("\n\n")
+        .filter(|block| block.lines().any(|l| l == "event: delta"))
+        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .map(|d| d["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    let expected = "亲，已记录您的手机号13812345678，我们会尽快为您处理。";
+    assert_eq!(deltas.concat(), expected, "{body}");
+    assert!(deltas.iter().all(|d| !d.contains('[')), "{deltas:?}");
+    assert!(!fake.bodies_text().contains("13812345678"));
+    assert!(body.contains("event: draft"), "{body}");
+}

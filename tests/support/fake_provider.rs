@@ -19,13 +19,15 @@
 //! Every request body is recorded ([`FakeProvider::requests`]). An optional quota
 //! ([`FakeProvider::set_quota`]) answers 429 to requests over the limit without consuming the
 //! script, and counts them ([`FakeProvider::quota_rejections`]). Responses the client abandoned
-//! before they were complete are counted by [`FakeProvider::abandoned`].
+//! before they were complete are counted by [`FakeProvider::abandoned`]. For streamed answers
+//! each record also notes when the first and the last event were handed to the server
+//! ([`Recorded::sent`]), so a benchmark can time a client against the provider's first token.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -98,6 +100,15 @@ pub struct Recorded {
     pub authorization: Option<String>,
     /// When it arrived.
     pub at: Instant,
+    /// When the answer's first and last SSE event were handed to the server (streamed answers).
+    pub sent: Arc<SentTimes>,
+}
+
+/// When a streamed answer's events left the fake (set once each; unset when never sent).
+#[derive(Debug, Default)]
+pub struct SentTimes {
+    pub first: OnceLock<Instant>,
+    pub last: OnceLock<Instant>,
 }
 
 #[derive(Default)]
@@ -265,13 +276,15 @@ impl FakeProvider {
 /// Counts a response as abandoned if it is dropped before `done()`.
 struct Watch {
     shared: Arc<Shared>,
+    sent: Arc<SentTimes>,
     done: bool,
 }
 
 impl Watch {
-    fn new(shared: &Arc<Shared>) -> Watch {
+    fn new(shared: &Arc<Shared>, sent: Arc<SentTimes>) -> Watch {
         Watch {
             shared: shared.clone(),
+            sent,
             done: false,
         }
     }
@@ -302,6 +315,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                 .sum()
         })
         .unwrap_or(0);
+    let sent = Arc::new(SentTimes::default());
     let (behaviour, latency, over_quota) = {
         let mut inner = shared.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -312,6 +326,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             at: now,
+            sent: sent.clone(),
         });
         let mut over = false;
         if let Some((max, window)) = inner.quota {
@@ -341,7 +356,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         };
         (behaviour, inner.latency, over)
     };
-    let watch = Watch::new(&shared);
+    let watch = Watch::new(&shared, sent);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -565,8 +580,15 @@ fn chunk_events(
 
 /// An SSE response that marks `watch` done after its last event.
 fn sse(watch: Watch, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    let sent = watch.sent.clone();
+    let events = events.inspect(move |_| {
+        sent.first.get_or_init(Instant::now);
+    });
+    // The server asks for the tail once the last event (`[DONE]`) has been taken.
+    let last = watch.sent.clone();
     let mut watch = Some(watch);
     let tail = stream::poll_fn(move |_| {
+        last.last.get_or_init(Instant::now);
         if let Some(w) = watch.take() {
             w.done();
         }
