@@ -161,11 +161,6 @@ impl CharIndex {
     pub(crate) fn byte(&self, c: usize) -> usize {
         self.bytes[c.min(self.bytes.len() - 1)]
     }
-
-    pub(crate) fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
-        let (s, e) = (self.byte(start), self.byte(end));
-        &text[s..e.max(s)]
-    }
 }
 
 fn emails(text: &str, out: &mut Vec<PiiMatch>) {
