@@ -380,13 +380,16 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 "bank_card" => PiiKind::BankCard,
                 "email" => PiiKind::Email,
                 "address" => PiiKind::Address,
+                "landline" => PiiKind::Landline,
+                "service_number" => PiiKind::ServiceNumber,
+                "qq" => PiiKind::Qq,
                 other => {
                     return Err(invalid(
                         file,
                         src,
                         def.kind.span().start,
                         format!(
-                            "pii kind \"{other}\" is unknown; use phone, id_card, bank_card, email or address"
+                            "pii kind \"{other}\" is unknown; use phone, landline, service_number, qq, id_card, bank_card, email or address"
                         ),
                     ))
                 }
