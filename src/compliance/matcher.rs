@@ -134,7 +134,7 @@ impl Trie {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn child(&self, node: u32, c: u32) -> u32 {
         if node == 0 && c < 0x1_0000 {
             return self.root[c as usize];
@@ -154,10 +154,16 @@ impl Trie {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn maybe_bigram(&self, a: u32, b: u32) -> bool {
         let bit = bigram_bit(a, b);
         self.bigrams[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    #[inline(always)]
+    fn ends_here(&self, node: u32) -> bool {
+        let (a, b) = self.ends[node as usize];
+        a != b
     }
 
     fn entries(&self, node: u32) -> &[Entry] {
@@ -168,7 +174,7 @@ impl Trie {
 
 /// The character at byte `i` of `s` (a character boundary) and its length; `(u32::MAX, 0)` at
 /// the end.
-#[inline]
+#[inline(always)]
 fn decode(s: &[u8], i: usize) -> (u32, usize) {
     let Some(&b) = s.get(i) else {
         return (u32::MAX, 0);
@@ -328,7 +334,9 @@ fn scan(trie: &Trie, text: &str, hits: &mut Vec<Hit>, allows: &mut Vec<Hit>) {
         let (c1, l1) = decode(bytes, s + l0);
         let node = trie.child(0, c0);
         if node != 0 {
-            emit(trie, node, text, s, s + l0, hits, allows);
+            if trie.ends_here(node) {
+                emit(trie, node, text, s, s + l0, hits, allows);
+            }
             if l1 > 0 && trie.maybe_bigram(c0, c1) {
                 let (mut node, mut at, mut c, mut l) = (node, s + l0, c1, l1);
                 loop {
@@ -337,7 +345,9 @@ fn scan(trie: &Trie, text: &str, hits: &mut Vec<Hit>, allows: &mut Vec<Hit>) {
                         break;
                     }
                     at += l;
-                    emit(trie, node, text, s, at, hits, allows);
+                    if trie.ends_here(node) {
+                        emit(trie, node, text, s, at, hits, allows);
+                    }
                     (c, l) = decode(bytes, at);
                     if l == 0 {
                         break;

@@ -174,7 +174,7 @@ impl<'a> SpanCursor<'a> {
 
 /// Builds a [`Normalized`]: output bytes, anchors, and the lockstep state between them.
 struct Out {
-    text: Vec<u8>,
+    text: String,
     anchors: Vec<Anchor>,
     /// Whether the last anchor still describes the output: nothing dropped or expanded since.
     synced: bool,
@@ -199,21 +199,19 @@ impl Out {
         }
     }
 
-    /// Copies original bytes `src` (whole characters, `ci` = index of the first) unchanged.
-    fn copy(&mut self, src: &[u8], ci: usize) {
+    /// Copies original characters `src` (`ci` = index of the first) unchanged.
+    fn copy(&mut self, src: &str, ci: usize) {
         if src.is_empty() {
             return;
         }
         self.sync(ci);
-        self.text.extend_from_slice(src);
+        self.text.push_str(src);
     }
 
     /// One output character for original character `ci`.
     fn push(&mut self, c: char, ci: usize) {
         self.sync(ci);
-        let mut buf = [0u8; 4];
-        self.text
-            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        self.text.push(c);
     }
 
     /// Several output characters (or none) for original character `ci`.
@@ -223,11 +221,7 @@ impl Out {
             orig: ci as u32,
             fixed: true,
         });
-        let mut buf = [0u8; 4];
-        for c in cs {
-            self.text
-                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        }
+        self.text.extend(cs);
         self.synced = false;
     }
 
@@ -378,8 +372,8 @@ const SPECIAL: u8 = 1;
 
 /// One entry per BMP character: `KEEP` when the character is copied unchanged in every
 /// context, else `SPECIAL`. Lets the normalizer copy long stretches of Chinese text at once.
-fn class_table() -> &'static [u8] {
-    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+fn class_table() -> &'static [u8; 0x1_0000] {
+    static TABLE: OnceLock<Box<[u8; 0x1_0000]>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let t2s = t2s_table();
         (0..0x1_0000u32)
@@ -404,7 +398,9 @@ fn class_table() -> &'static [u8] {
                     SPECIAL
                 }
             })
-            .collect()
+            .collect::<Vec<u8>>()
+            .try_into()
+            .unwrap_or_else(|_| Box::new([SPECIAL; 0x1_0000]))
     })
 }
 
@@ -412,7 +408,7 @@ fn class_table() -> &'static [u8] {
 pub fn normalize(text: &str) -> Normalized {
     let bytes = text.as_bytes();
     let mut out = Out {
-        text: Vec::with_capacity(text.len()),
+        text: String::with_capacity(text.len()),
         anchors: Vec::with_capacity(16),
         synced: false,
     };
@@ -443,16 +439,16 @@ pub fn normalize(text: &str) -> Normalized {
             (c, 4)
         };
         let cp = c as u32;
-        if cp < 0x1_0000 && class[cp as usize] == KEEP {
+        if cp < 0x1_0000 && class[cp as u16 as usize] == KEEP {
             at += len;
             ci += 1;
             if at - keep_from >= CHECKPOINT_BYTES {
-                out.copy(&bytes[keep_from..at], keep_ci);
+                out.copy(&text[keep_from..at], keep_ci);
                 (keep_from, keep_ci) = (at, ci);
             }
             continue;
         }
-        out.copy(&bytes[keep_from..at], keep_ci);
+        out.copy(&text[keep_from..at], keep_ci);
         special(
             &mut out,
             text,
@@ -467,11 +463,9 @@ pub fn normalize(text: &str) -> Normalized {
         ci += 1;
         (keep_from, keep_ci) = (at, ci);
     }
-    out.copy(&bytes[keep_from..], keep_ci);
-    // Only whole characters were copied or pushed, so the bytes are UTF-8.
-    let text_out = String::from_utf8(out.text).unwrap_or_default();
+    out.copy(&text[keep_from..], keep_ci);
     Normalized {
-        text: text_out,
+        text: out.text,
         anchors: out.anchors,
         orig_len: ci,
     }

@@ -201,11 +201,54 @@ impl<'a> CharBytes<'a> {
         b
     }
 
-    /// The byte `n` characters after byte `from` (the text length past the end).
+    /// The byte `n` characters after byte `from` (the text length past the end). Skips whole
+    /// 64-byte blocks by counting the bytes that start a character.
     fn byte_after(&self, from: usize, n: usize) -> usize {
-        self.text[from..]
-            .char_indices()
-            .nth(n)
-            .map_or(self.text.len(), |(i, _)| from + i)
+        let b = self.text.as_bytes();
+        let is_start = |x: u8| (x as i8) >= -0x40;
+        let (mut i, mut left) = (from, n);
+        while left >= 64 && i + 64 <= b.len() {
+            let starts = b[i..i + 64].iter().filter(|&&x| is_start(x)).count();
+            if starts > left {
+                break;
+            }
+            left -= starts;
+            i += 64;
+        }
+        while i < b.len() {
+            if is_start(b[i]) {
+                if left == 0 {
+                    return i;
+                }
+                left -= 1;
+            }
+            i += 1;
+        }
+        b.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CharBytes;
+
+    #[test]
+    fn byte_after_agrees_with_char_indices_across_blocks() {
+        let text = "最佳a微信😀，ｂ".repeat(40);
+        let c = CharBytes::new(&text);
+        let total = text.chars().count();
+        for from_char in [0, 1, 7, 63, 100] {
+            let from = text
+                .char_indices()
+                .nth(from_char)
+                .map_or(text.len(), |x| x.0);
+            for n in [0, 1, 5, 21, 64, 65, 130, 200, total] {
+                let want = text[from..]
+                    .char_indices()
+                    .nth(n)
+                    .map_or(text.len(), |(i, _)| from + i);
+                assert_eq!(c.byte_after(from, n), want, "from {from_char}, n {n}");
+            }
+        }
     }
 }
