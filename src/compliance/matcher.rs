@@ -56,6 +56,11 @@ struct Trie {
 }
 
 const EMPTY: u64 = u64::MAX;
+/// Flags packed into a node reference, so the scan needs no second lookup to know whether
+/// terms end at a node (`TERM`) or go on from it (`INNER`).
+const TERM: u32 = 1 << 31;
+const INNER: u32 = 1 << 30;
+const NODE: u32 = INNER - 1;
 
 fn edge_key(node: u32, c: u32) -> u64 {
     ((node as u64) << 21) | c as u64
@@ -92,9 +97,23 @@ impl Trie {
             }
             ends[node as usize].extend(own.iter().copied());
         }
+        let mut inner = vec![false; ends.len()];
+        for &(node, _) in edges.keys() {
+            inner[node as usize] = true;
+        }
+        let packed = |child: u32| {
+            child
+                | if ends[child as usize].is_empty() {
+                    0
+                } else {
+                    TERM
+                }
+                | if inner[child as usize] { INNER } else { 0 }
+        };
         let mut root = vec![0u32; 0x1_0000];
         let rest: Vec<((u32, u32), u32)> = edges
             .into_iter()
+            .map(|(k, child)| (k, packed(child)))
             .filter(|&((node, c), child)| {
                 if node == 0 && c < 0x1_0000 {
                     root[c as usize] = child;
@@ -134,8 +153,10 @@ impl Trie {
         }
     }
 
+    /// The packed reference of `node`'s child by character `c` (0 = none); `node` may be packed.
     #[inline(always)]
     fn child(&self, node: u32, c: u32) -> u32 {
+        let node = node & NODE;
         if node == 0 && c < 0x1_0000 {
             return self.root[c as usize];
         }
@@ -160,14 +181,8 @@ impl Trie {
         self.bigrams[bit / 64] & (1 << (bit % 64)) != 0
     }
 
-    #[inline(always)]
-    fn ends_here(&self, node: u32) -> bool {
-        let (a, b) = self.ends[node as usize];
-        a != b
-    }
-
     fn entries(&self, node: u32) -> &[Entry] {
-        let (a, b) = self.ends[node as usize];
+        let (a, b) = self.ends[(node & NODE) as usize];
         &self.entries[a as usize..b as usize]
     }
 }
@@ -334,10 +349,10 @@ fn scan(trie: &Trie, text: &str, hits: &mut Vec<Hit>, allows: &mut Vec<Hit>) {
         let (c1, l1) = decode(bytes, s + l0);
         let node = trie.child(0, c0);
         if node != 0 {
-            if trie.ends_here(node) {
+            if node & TERM != 0 {
                 emit(trie, node, text, s, s + l0, hits, allows);
             }
-            if l1 > 0 && trie.maybe_bigram(c0, c1) {
+            if node & INNER != 0 && l1 > 0 && trie.maybe_bigram(c0, c1) {
                 let (mut node, mut at, mut c, mut l) = (node, s + l0, c1, l1);
                 loop {
                     node = trie.child(node, c);
@@ -345,8 +360,11 @@ fn scan(trie: &Trie, text: &str, hits: &mut Vec<Hit>, allows: &mut Vec<Hit>) {
                         break;
                     }
                     at += l;
-                    if trie.ends_here(node) {
+                    if node & TERM != 0 {
                         emit(trie, node, text, s, at, hits, allows);
+                    }
+                    if node & INNER == 0 {
+                        break;
                     }
                     (c, l) = decode(bytes, at);
                     if l == 0 {
