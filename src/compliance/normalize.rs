@@ -36,9 +36,22 @@ struct Anchor {
 /// Longest stretch of normalized bytes between anchors: bounds the counting of a lookup.
 const CHECKPOINT_BYTES: usize = 4096;
 
-/// Number of characters in a UTF-8 byte slice (counts the bytes that start a character).
-fn count_chars(b: &[u8]) -> usize {
-    b.iter().filter(|&&x| (x as i8) >= -0x40).count()
+/// Number of characters in a UTF-8 byte slice (counts the bytes that start a character), eight
+/// bytes at a time: a continuation byte is the only one with its top bits `10`.
+pub(crate) fn count_chars(b: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    let mut n = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let continuation = x & !(x << 1) & HIGH;
+        n += 8 - continuation.count_ones() as usize;
+    }
+    n + words
+        .remainder()
+        .iter()
+        .filter(|&&x| (x as i8) >= -0x40)
+        .count()
 }
 
 impl Normalized {
@@ -646,6 +659,17 @@ mod tests {
             assert_eq!(n.span(b, b + c.len_utf8()), (s, e));
         }
         assert_eq!(n.orig_len(), text.chars().count());
+    }
+
+    #[test]
+    fn count_chars_counts_character_starts() {
+        for s in ["", "a", "微信", "ab😀最佳，ｘyz微", &"最a😀".repeat(9)] {
+            for cut in 0..=s.len() {
+                if s.is_char_boundary(cut) {
+                    assert_eq!(count_chars(&s.as_bytes()[cut..]), s[cut..].chars().count());
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 
 use super::grounding;
-use super::normalize::normalize;
+use super::normalize::{count_chars, normalize};
 use super::pii;
 use super::rules::RuleSet;
 use super::{CheckResult, Finding, Grounding, Severity, Text, Verdict};
@@ -208,7 +208,7 @@ impl<'a> CharBytes<'a> {
         let is_start = |x: u8| (x as i8) >= -0x40;
         let (mut i, mut left) = (from, n);
         while left >= 64 && i + 64 <= b.len() {
-            let starts = b[i..i + 64].iter().filter(|&&x| is_start(x)).count();
+            let starts = count_chars(&b[i..i + 64]);
             if starts > left {
                 break;
             }
