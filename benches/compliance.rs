@@ -1,9 +1,16 @@
-//! Compliance scan throughput: 10,000 terms on 10 MB of mixed Chinese text, on two corpora:
-//! `chat` (shop replies, terms with the character frequencies of real text) and `dense` (text
-//! and terms from the same few hundred characters: a worst case for any automaton).
+//! Compliance scan throughput: 10,000 terms on 10 MB of mixed Chinese text, on three corpora:
+//! - `real`: the shop's own texts (case texts and knowledge documents) with 10,000 entries of a
+//!   public deny list (`sensitive-word`, see `rules/wordlists/third_party/sensitive-word`): real
+//!   terms on real text, so hits are rare, as in production. The list is not shipped; the bench
+//!   reads it from `KEFU_BENCH_WORDLIST` or `../shared/wordlists/sensitive-word/sensitive_word_dict.txt`
+//!   and skips this corpus when neither exists.
+//! - `chat`: the case texts, terms drawn with the character frequencies of those texts (random
+//!   2–4 character terms hit about every third character: a stress test of findings).
+//! - `dense`: text and terms from the same few hundred characters, a worst case for any automaton.
 //!
 //! Set `KEFU_BENCH_CORPUS_DIR` to also write the terms (`terms.txt`) and the input (`input.txt`)
-//! there (`chat/`, `dense/`), so `benches/compliance_vs_grep.sh` can time `grep -F -f` on the same data.
+//! there (`real/`, `chat/`, `dense/`), so `benches/compliance_vs_grep.sh` can time `grep -F -f` on
+//! the same data.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -24,15 +31,7 @@ const POOL: &str = "的一是在不了有和人这中大为上个国我以要他
 /// Realistic chat: the case texts of eval/compliance repeated in random order, and terms
 /// drawn with the character frequencies of those texts.
 fn chat_corpus() -> (Vec<String>, String) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
-    let mut texts = Vec::new();
-    for f in ["heldout.jsonl", "tuned.jsonl"] {
-        let raw = std::fs::read_to_string(dir.join(f)).expect("case file");
-        for line in raw.lines() {
-            let v: serde_json::Value = serde_json::from_str(line).expect("case json");
-            texts.push(v["text"].as_str().unwrap_or_default().to_string());
-        }
-    }
+    let texts = case_texts();
     let chars: Vec<char> = texts
         .iter()
         .flat_map(|t| t.chars())
@@ -96,7 +95,92 @@ fn corpus() -> (Vec<String>, String) {
     (terms.into_iter().collect(), text)
 }
 
+/// Case texts of `eval/compliance`, one per entry.
+fn case_texts() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
+    let mut texts = Vec::new();
+    for f in ["heldout.jsonl", "tuned.jsonl"] {
+        let raw = std::fs::read_to_string(dir.join(f)).expect("case file");
+        for line in raw.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("case json");
+            texts.push(v["text"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    texts
+}
+
+/// Paragraphs of every Markdown document under `knowledge/`.
+fn knowledge_paragraphs() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                out.extend(
+                    text.split("\n\n")
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"),
+        &mut out,
+    );
+    out
+}
+
+/// Real terms on real text; `None` when the deny list is not there.
+fn real_corpus() -> Option<(Vec<String>, String)> {
+    let path = std::env::var("KEFU_BENCH_WORDLIST").map_or_else(
+        |_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/wordlists/sensitive-word/sensitive_word_dict.txt")
+        },
+        Into::into,
+    );
+    let Ok(list) = std::fs::read_to_string(&path) else {
+        eprintln!(
+            "real corpus skipped: {} not found (set KEFU_BENCH_WORDLIST)",
+            path.display()
+        );
+        return None;
+    };
+    let mut words: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|w| (2..=12).contains(&w.chars().count()) && !w.chars().any(char::is_control))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut terms = std::collections::BTreeSet::new();
+    while terms.len() < TERMS.min(words.len()) {
+        terms.insert(words[rng.gen_range(0..words.len())].to_string());
+    }
+    let mut texts = case_texts();
+    texts.extend(knowledge_paragraphs());
+    let mut text = String::with_capacity(INPUT_BYTES + 4096);
+    while text.len() < INPUT_BYTES {
+        text.push_str(&texts[rng.gen_range(0..texts.len())]);
+        text.push('\n');
+    }
+    Some((terms.into_iter().collect(), text))
+}
+
 fn bench(c: &mut Criterion) {
+    if let Some(real) = real_corpus() {
+        bench_corpus(c, "real", real);
+    }
     bench_corpus(c, "chat", chat_corpus());
     bench_corpus(c, "dense", corpus());
 }

@@ -4,6 +4,7 @@
 # both throughputs and their ratio.
 #
 # Usage: benches/compliance_vs_grep.sh [runs]    (grep runs, default 5; best run counts)
+# BENCH_PROFILE=dev (with CARGO_PROFILE_DEV_OPT_LEVEL=2) benches without a release build.
 # Throughputs are MB/s (MiB) of input; the ratio is against `grep -F -o -f` on the same corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ runs=${1:-5}
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 
-KEFU_BENCH_CORPUS_DIR="$corpus" cargo bench --bench compliance -- \
+KEFU_BENCH_CORPUS_DIR="$corpus" cargo bench ${BENCH_PROFILE:+--profile "$BENCH_PROFILE"} --bench compliance -- \
     --warm-up-time 1 --measurement-time 5 >"$corpus/criterion.log" 2>&1 || {
     cat "$corpus/criterion.log" >&2
     exit 1
@@ -35,8 +36,9 @@ best_of() {
     echo "$best"
 }
 
-for corpus_name in chat dense; do
+for corpus_name in real chat dense; do
     dir="$corpus/$corpus_name"
+    [ -d "$dir" ] || { echo "$corpus_name: not benched (see benches/compliance.rs)"; continue; }
     bytes=$(stat -c %s "$dir/input.txt")
     # -o lists every match, as the checker does; -c stops at the first match of each line.
     # LC_ALL=C: byte matching, grep's fastest mode.

@@ -45,8 +45,9 @@ impl Vault {
     }
 }
 
-/// Replaces phones, ID cards, bank cards, e-mails and addresses in `text` with placeholders
-/// recorded in `vault`.
+/// Replaces every kind of personal data the check knows (phones, landlines, service numbers, QQ
+/// numbers, ID cards, bank cards, e-mails, addresses) in `text` with placeholders recorded in
+/// `vault`.
 pub fn mask(text: &str, vault: &mut Vault) -> String {
     replace_pii(text, |kind, value| vault.placeholder_for(kind, value))
 }
@@ -88,7 +89,7 @@ fn replace_pii(text: &str, mut with: impl FnMut(PiiKind, &str) -> String) -> Str
 fn placeholder_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\[(?:手机号|身份证|银行卡|邮箱|地址)\d+\]")
+        Regex::new(r"\[(?:手机号|身份证|银行卡|邮箱|地址|电话|服务电话|QQ号)\d+\]")
             .expect("static placeholder pattern")
     })
 }

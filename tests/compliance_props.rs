@@ -127,10 +127,10 @@ mod matcher_equivalence {
 
     fn rule(i: usize) -> Rule {
         Rule {
-            id: format!("r{i}"),
+            id: format!("r{i}").into(),
             category: "absolute_terms".into(),
             severity: Severity::Block,
-            message: String::new(),
+            message: "".into(),
             suggestion: None,
             negation: false,
             near: Vec::new(),
@@ -141,8 +141,8 @@ mod matcher_equivalence {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
-        /// The longest-at-every-start search with prefix closure finds exactly what a naive
-        /// overlapping search of every term at every position finds.
+        /// The trie walk from every position finds exactly what a naive overlapping search of
+        /// every term at every position finds.
         #[test]
         fn finds_every_overlapping_occurrence(
             terms in prop::collection::vec(("[最佳好第一微信]{1,3}", 0usize..3), 1..12),

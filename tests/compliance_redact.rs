@@ -122,3 +122,40 @@ async fn restoring_sender_flushes_a_held_tail_on_drop() {
     let got = collect(&["结尾是[手机号"], Vault::default()).await;
     assert_eq!(got.concat(), "结尾是[手机号");
 }
+
+/// Landlines, 400/800 lines and QQ numbers are found by the check, so redaction masks them too
+/// (one detector for both), and restoring puts them back.
+#[test]
+fn redaction_masks_every_kind_the_check_finds() {
+    use kefu::compliance::{Compliance, Grounding};
+    let text = "门店电话 0571-86021234，厂家热线 400-820-1234，QQ：2837465910";
+    let mut vault = Vault::default();
+    let masked = redact::mask(text, &mut vault);
+    for original in ["0571-86021234", "400-820-1234", "2837465910"] {
+        assert!(!masked.contains(original), "{original} left in {masked}");
+    }
+    for placeholder in ["[电话1]", "[服务电话1]", "[QQ号1]"] {
+        assert!(
+            masked.contains(placeholder),
+            "{placeholder} missing in {masked}"
+        );
+    }
+    assert_eq!(redact::restore(&masked, &vault), text);
+
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let c = Compliance::load(&rules).expect("shipped rules load");
+    let r = c.check(text, &Grounding::default());
+    for (rule, matched) in [
+        ("pii.landline", "0571-86021234"),
+        ("pii.service_number", "400-820-1234"),
+        ("pii.qq", "2837465910"),
+    ] {
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.rule == rule && f.matched == matched),
+            "{rule} {matched} not found: {:?}",
+            r.findings
+        );
+    }
+}

@@ -1,15 +1,19 @@
 //! Term and regex matching on normalized text.
 //!
-//! All terms and allow-list contexts of all rules go into one Aho-Corasick automaton, so the
-//! cost of a scan does not grow with the number of terms. The automaton reports the longest
-//! pattern at every start position (a leftmost-longest search restarted one character after
-//! each match start, much faster than an overlapping search); every pattern also carries the
-//! entries of the patterns that are its prefixes, so no shorter term at the same start is lost. A term hit is dropped when an allow
-//! context of the same rule covers it, when the rule wants a negation check and a negation
-//! stands just before it in the same clause, or when the rule names `near` words and none is
-//! close by in the same sentence.
+//! All terms and allow-list contexts of all rules go into one character trie, walked from every
+//! position of the text, so the cost of a scan does not grow with the number of terms: each
+//! position costs one table lookup, and a walk only goes on while the text continues a term.
+//! A walk visits every term that starts at that position (a term and all terms that are its
+//! prefixes), which is the same set an overlapping Aho-Corasick search reports. A 32 KiB bit
+//! set of the first two characters of every term lets most positions stop after the first
+//! lookup without touching the larger edge table.
+//!
+//! A term hit is dropped when an allow context of the same rule covers it, when the rule wants a
+//! negation check and a negation stands just before it in the same clause, or when the rule
+//! names `near` words and none is close by in the same sentence.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use std::collections::HashMap;
+
 use regex::Regex;
 
 use super::normalize::Normalized;
@@ -32,14 +36,186 @@ struct Entry {
     /// The term starts / ends with an ASCII letter: it must not continue a Latin word.
     ascii_start: bool,
     ascii_end: bool,
-    /// Byte length of the pattern this entry belongs to (a prefix of the reported match).
-    len: usize,
+}
+
+/// Bits of the bigram filter (2^18 bits = 32 KiB, about L1 size).
+const BIGRAM_BITS: u32 = 18;
+
+/// A trie over characters. Node 0 is the root.
+struct Trie {
+    /// Child of the root for every BMP character; 0 = none.
+    root: Vec<u32>,
+    /// All other edges, open addressing on (node, character); `EMPTY` marks a free slot.
+    slots: Vec<(u64, u32)>,
+    shift: u32,
+    /// For every node, the range of its entries in `entries` (the terms ending there).
+    ends: Vec<(u32, u32)>,
+    entries: Vec<Entry>,
+    /// Bit set of hashed (first, second) characters of every term of two or more characters.
+    bigrams: Vec<u64>,
+}
+
+const EMPTY: u64 = u64::MAX;
+/// Flags packed into a node reference, so the scan needs no second lookup to know whether
+/// terms end at a node (`TERM`) or go on from it (`INNER`).
+const TERM: u32 = 1 << 31;
+const INNER: u32 = 1 << 30;
+const NODE: u32 = INNER - 1;
+
+fn edge_key(node: u32, c: u32) -> u64 {
+    ((node as u64) << 21) | c as u64
+}
+
+fn mix(k: u64) -> u64 {
+    k.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn bigram_bit(a: u32, b: u32) -> usize {
+    (mix(((a as u64) << 21) ^ b as u64 ^ 0x5555_0000_0000_0000) >> (64 - BIGRAM_BITS)) as usize
+}
+
+impl Trie {
+    fn build(patterns: &[(String, Vec<Entry>)]) -> Trie {
+        let mut edges: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut ends: Vec<Vec<Entry>> = vec![Vec::new()];
+        let mut bigrams = vec![0u64; 1 << (BIGRAM_BITS - 6)];
+        for (pat, own) in patterns {
+            let mut node = 0u32;
+            let mut chars = pat.chars().map(|c| c as u32);
+            let first = chars.clone().next();
+            let second = chars.clone().nth(1);
+            if let (Some(a), Some(b)) = (first, second) {
+                let bit = bigram_bit(a, b);
+                bigrams[bit / 64] |= 1 << (bit % 64);
+            }
+            for c in &mut chars {
+                let next = ends.len() as u32;
+                node = *edges.entry((node, c)).or_insert_with(|| {
+                    ends.push(Vec::new());
+                    next
+                });
+            }
+            ends[node as usize].extend(own.iter().copied());
+        }
+        let mut inner = vec![false; ends.len()];
+        for &(node, _) in edges.keys() {
+            inner[node as usize] = true;
+        }
+        let packed = |child: u32| {
+            child
+                | if ends[child as usize].is_empty() {
+                    0
+                } else {
+                    TERM
+                }
+                | if inner[child as usize] { INNER } else { 0 }
+        };
+        let mut root = vec![0u32; 0x1_0000];
+        let rest: Vec<((u32, u32), u32)> = edges
+            .into_iter()
+            .map(|(k, child)| (k, packed(child)))
+            .filter(|&((node, c), child)| {
+                if node == 0 && c < 0x1_0000 {
+                    root[c as usize] = child;
+                    false
+                } else {
+                    true
+                }
+            })
+            .collect();
+        let cap = (rest.len() * 2).next_power_of_two().max(16);
+        let shift = 64 - cap.trailing_zeros();
+        let mut slots = vec![(EMPTY, 0u32); cap];
+        for ((node, c), child) in rest {
+            let key = edge_key(node, c);
+            let mut i = (mix(key) >> shift) as usize;
+            while slots[i].0 != EMPTY {
+                i = (i + 1) & (cap - 1);
+            }
+            slots[i] = (key, child);
+        }
+        let mut entries = Vec::new();
+        let ends = ends
+            .into_iter()
+            .map(|e| {
+                let from = entries.len() as u32;
+                entries.extend(e);
+                (from, entries.len() as u32)
+            })
+            .collect();
+        Trie {
+            root,
+            slots,
+            shift,
+            ends,
+            entries,
+            bigrams,
+        }
+    }
+
+    /// The packed reference of `node`'s child by character `c` (0 = none); `node` may be packed.
+    #[inline(always)]
+    fn child(&self, node: u32, c: u32) -> u32 {
+        let node = node & NODE;
+        if node == 0 && c < 0x1_0000 {
+            return self.root[c as usize];
+        }
+        let key = edge_key(node, c);
+        let mask = self.slots.len() - 1;
+        let mut i = (mix(key) >> self.shift) as usize;
+        loop {
+            let (k, v) = self.slots[i];
+            if k == key {
+                return v;
+            }
+            if k == EMPTY {
+                return 0;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline(always)]
+    fn maybe_bigram(&self, a: u32, b: u32) -> bool {
+        let bit = bigram_bit(a, b);
+        self.bigrams[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    fn entries(&self, node: u32) -> &[Entry] {
+        let (a, b) = self.ends[(node & NODE) as usize];
+        &self.entries[a as usize..b as usize]
+    }
+}
+
+/// The character at byte `i` of `s` (a character boundary) and its length; `(u32::MAX, 0)` at
+/// the end.
+#[inline(always)]
+fn decode(s: &[u8], i: usize) -> (u32, usize) {
+    let Some(&b) = s.get(i) else {
+        return (u32::MAX, 0);
+    };
+    if b < 0x80 {
+        (b as u32, 1)
+    } else if b < 0xE0 {
+        (((b as u32 & 0x1F) << 6) | (s[i + 1] as u32 & 0x3F), 2)
+    } else if b < 0xF0 {
+        (
+            ((b as u32 & 0x0F) << 12) | ((s[i + 1] as u32 & 0x3F) << 6) | (s[i + 2] as u32 & 0x3F),
+            3,
+        )
+    } else {
+        (
+            ((b as u32 & 0x07) << 18)
+                | ((s[i + 1] as u32 & 0x3F) << 12)
+                | ((s[i + 2] as u32 & 0x3F) << 6)
+                | (s[i + 3] as u32 & 0x3F),
+            4,
+        )
+    }
 }
 
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
-    /// For every automaton pattern, the rules that use it.
-    entries: Vec<Vec<Entry>>,
+    trie: Option<Trie>,
     regexes: Vec<(usize, Regex)>,
 }
 
@@ -85,13 +261,14 @@ const NEAR_WINDOW: usize = 16;
 
 impl Matcher {
     pub fn build(terms: &[TermSource], regexes: Vec<(usize, Regex)>) -> Result<Matcher, String> {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        let mut entries: Vec<Vec<Entry>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut patterns: Vec<(String, Vec<Entry>)> = Vec::new();
         for t in terms {
-            let p = *index.entry(t.term.clone()).or_insert_with(|| {
-                patterns.push(t.term.clone());
-                entries.push(Vec::new());
+            if t.term.is_empty() {
+                continue;
+            }
+            let p = *index.entry(t.term.as_str()).or_insert_with(|| {
+                patterns.push((t.term.clone(), Vec::new()));
                 patterns.len() - 1
             });
             let first = t.term.chars().next().unwrap_or(' ');
@@ -101,99 +278,26 @@ impl Matcher {
                 allow: t.allow,
                 ascii_start: first.is_ascii_alphabetic(),
                 ascii_end: last.is_ascii_alphabetic(),
-                len: t.term.len(),
             };
-            if !entries[p]
-                .iter()
-                .any(|x| x.rule == e.rule && x.allow == e.allow)
-            {
-                entries[p].push(e);
+            let own = &mut patterns[p].1;
+            if !own.iter().any(|x| x.rule == e.rule && x.allow == e.allow) {
+                own.push(e);
             }
         }
-        // Prefix closure: a match of 最佳使用 also stands for 最佳 at the same start.
-        let own = entries.clone();
-        for (p, pat) in patterns.iter().enumerate() {
-            for (cut, _) in pat.char_indices().skip(1) {
-                if let Some(&q) = index.get(&pat[..cut]) {
-                    entries[p].extend(own[q].iter().copied());
-                }
-            }
-        }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            // Measured (BENCHMARKS.md): with thousands of terms a DFA's table no longer fits the
-            // cache and scans slower than the contiguous NFA; small rule sets get the DFA.
-            let kind = if patterns.len() <= 2_000 {
-                AhoCorasickKind::DFA
-            } else {
-                AhoCorasickKind::ContiguousNFA
-            };
-            let built = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(kind))
-                .build(&patterns)
-                .or_else(|_| {
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::LeftmostLongest)
-                        .build(&patterns)
-                })
-                .map_err(|e| format!("the term automaton could not be built: {e}"))?;
-            Some(built)
-        };
-        Ok(Matcher {
-            ac,
-            entries,
-            regexes,
-        })
+        let trie = (!patterns.is_empty()).then(|| Trie::build(&patterns));
+        Ok(Matcher { trie, regexes })
     }
 
-    /// Every rule hit in `n`, after allow contexts, negation and `near` words; sorted by start.
+    /// Every rule hit in `n`, after allow contexts, negation and `near` words; sorted by start,
+    /// then longest first, then rule.
     pub fn find(&self, n: &Normalized, rules: &[Rule]) -> Vec<Hit> {
         let text = n.text.as_str();
         let mut hits: Vec<Hit> = Vec::new();
         let mut allows: Vec<Hit> = Vec::new();
-        if let Some(ac) = &self.ac {
-            let mut from = 0;
-            while from < text.len() {
-                let Some(m) = ac.find(Input::new(text).range(from..)) else {
-                    break;
-                };
-                let s = m.start();
-                from = s + text[s..].chars().next().map_or(1, char::len_utf8);
-                for entry in &self.entries[m.pattern().as_usize()] {
-                    let e = s + entry.len;
-                    if entry.allow {
-                        allows.push(Hit {
-                            rule: entry.rule,
-                            start: s,
-                            end: e,
-                            regex: false,
-                        });
-                        continue;
-                    }
-                    if entry.ascii_start
-                        && prev_char(text, s).is_some_and(|c| c.is_ascii_alphabetic())
-                    {
-                        continue;
-                    }
-                    if entry.ascii_end
-                        && text[e..]
-                            .chars()
-                            .next()
-                            .is_some_and(|c| c.is_ascii_alphabetic())
-                    {
-                        continue;
-                    }
-                    hits.push(Hit {
-                        rule: entry.rule,
-                        start: s,
-                        end: e,
-                        regex: false,
-                    });
-                }
-            }
+        if let Some(trie) = &self.trie {
+            scan(trie, text, &mut hits, &mut allows);
         }
+        let scanned = hits.len();
         for (rule, re) in &self.regexes {
             for m in re.find_iter(text) {
                 if m.start() < m.end() {
@@ -209,9 +313,20 @@ impl Matcher {
         if hits.is_empty() {
             return hits;
         }
-        allows.sort_by_key(|a| a.start);
-        hits.sort_by_key(|h| (h.start, h.rule, h.end));
-        hits.dedup();
+        // The scan emits in order of start, shortest first; only regex hits need a real sort.
+        let key = |h: &Hit| (h.start, std::cmp::Reverse(h.end), h.rule, h.regex);
+        if scanned == hits.len() {
+            sort_runs(&mut hits);
+        } else {
+            hits.sort_unstable_by_key(key);
+        }
+        hits.dedup_by_key(|h| (h.start, h.end, h.rule));
+        let plain = rules
+            .iter()
+            .all(|r| !r.negation && r.near.is_empty() && r.unless.is_empty());
+        if allows.is_empty() && plain {
+            return hits;
+        }
         hits.retain(|h| {
             let rule = &rules[h.rule];
             let allowed = covered(&allows, h);
@@ -221,6 +336,97 @@ impl Matcher {
             !allowed && !negation && near_ok && !unless
         });
         hits
+    }
+}
+
+/// Walks the trie from every character of `text`; term hits go to `hits`, allow contexts to
+/// `allows`, both in order of start.
+fn scan(trie: &Trie, text: &str, hits: &mut Vec<Hit>, allows: &mut Vec<Hit>) {
+    let bytes = text.as_bytes();
+    let (mut c0, mut l0) = decode(bytes, 0);
+    let mut s = 0;
+    while l0 > 0 {
+        let (c1, l1) = decode(bytes, s + l0);
+        let node = trie.child(0, c0);
+        if node != 0 {
+            if node & TERM != 0 {
+                emit(trie, node, text, s, s + l0, hits, allows);
+            }
+            if node & INNER != 0 && l1 > 0 && trie.maybe_bigram(c0, c1) {
+                let (mut node, mut at, mut c, mut l) = (node, s + l0, c1, l1);
+                loop {
+                    node = trie.child(node, c);
+                    if node == 0 {
+                        break;
+                    }
+                    at += l;
+                    if node & TERM != 0 {
+                        emit(trie, node, text, s, at, hits, allows);
+                    }
+                    if node & INNER == 0 {
+                        break;
+                    }
+                    (c, l) = decode(bytes, at);
+                    if l == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        s += l0;
+        (c0, l0) = (c1, l1);
+    }
+}
+
+#[inline]
+fn emit(
+    trie: &Trie,
+    node: u32,
+    text: &str,
+    s: usize,
+    e: usize,
+    hits: &mut Vec<Hit>,
+    allows: &mut Vec<Hit>,
+) {
+    for entry in trie.entries(node) {
+        let hit = Hit {
+            rule: entry.rule,
+            start: s,
+            end: e,
+            regex: false,
+        };
+        if entry.allow {
+            allows.push(hit);
+            continue;
+        }
+        if entry.ascii_start && prev_char(text, s).is_some_and(|c| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        if entry.ascii_end
+            && text[e..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            continue;
+        }
+        hits.push(hit);
+    }
+}
+
+/// Hits in order of start, each start's hits shortest first: reverse every group of equal
+/// start and sort it by rule within equal ends (groups are tiny).
+fn sort_runs(hits: &mut [Hit]) {
+    let mut i = 0;
+    while i < hits.len() {
+        let mut j = i + 1;
+        while j < hits.len() && hits[j].start == hits[i].start {
+            j += 1;
+        }
+        if j - i > 1 {
+            hits[i..j].sort_unstable_by_key(|h| (std::cmp::Reverse(h.end), h.rule));
+        }
+        i = j;
     }
 }
 

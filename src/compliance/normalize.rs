@@ -9,65 +9,237 @@ use std::sync::OnceLock;
 
 /// Text prepared for matching. `text` is what rules run on; [`Normalized::span`] maps a byte
 /// range of `text` back to character offsets of the original.
+///
+/// The map is sparse: most characters come out as exactly one character (copied, or folded 1:1
+/// as 您→你, 們→们, Ａ→a), so one anchor stands for a whole stretch in which the n-th normalized
+/// character is the n-th original one. Anchors are only written where characters were dropped or
+/// one character became several, plus a checkpoint every few KiB to bound the counting.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
     pub text: String,
-    /// Byte offset in `text` of every normalized character.
-    byte_of: Vec<u32>,
-    /// Character index in the original of every normalized character.
-    orig_of: Vec<u32>,
+    anchors: Vec<Anchor>,
     /// Number of characters of the original.
     orig_len: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Anchor {
+    /// Byte offset in `text` where the stretch begins.
+    norm: u32,
+    /// Character index in the original of the stretch's first character.
+    orig: u32,
+    /// Every normalized character of the stretch comes from the one original character `orig`
+    /// (case folding that expands, ß-like); otherwise characters advance in lockstep.
+    fixed: bool,
+}
+
+/// Longest stretch of normalized bytes between anchors: bounds the counting of a lookup.
+const CHECKPOINT_BYTES: usize = 4096;
+
+/// Number of characters in a UTF-8 byte slice (counts the bytes that start a character), eight
+/// bytes at a time: a continuation byte is the only one with its top bits `10`.
+pub(crate) fn count_chars(b: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    let mut n = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let continuation = x & !(x << 1) & HIGH;
+        n += 8 - continuation.count_ones() as usize;
+    }
+    n + words
+        .remainder()
+        .iter()
+        .filter(|&&x| (x as i8) >= -0x40)
+        .count()
 }
 
 impl Normalized {
     /// Maps a byte range of the normalized text (as a matcher reports it) to a character range
     /// `[start, end)` of the original. The range must lie on character boundaries of `text`.
     pub fn span(&self, start: usize, end: usize) -> (usize, usize) {
-        if self.orig_of.is_empty() || start >= end {
-            let at = self.orig_at_byte(start).min(self.orig_len);
-            return (at, at);
-        }
-        let a = self.char_at_byte(start);
-        let b = self.char_at_byte(end.saturating_sub(1));
-        let s = self.orig_of[a.min(self.orig_of.len() - 1)] as usize;
-        let e = self.orig_of[b.min(self.orig_of.len() - 1)] as usize + 1;
-        (s, e.max(s))
-    }
-
-    /// Normalized character index containing byte `b`.
-    fn char_at_byte(&self, b: usize) -> usize {
-        match self.byte_of.binary_search(&(b as u32)) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        }
-    }
-
-    fn orig_at_byte(&self, b: usize) -> usize {
-        if b >= self.text.len() {
-            return self.orig_len;
-        }
-        self.orig_of
-            .get(self.char_at_byte(b))
-            .map_or(self.orig_len, |&o| o as usize)
+        SpanCursor::new(self).span(start, end)
     }
 
     /// Original character index of the normalized character starting at byte `b`, if any.
     pub fn orig_char(&self, b: usize) -> Option<usize> {
-        self.byte_of
-            .binary_search(&(b as u32))
-            .ok()
-            .map(|i| self.orig_of[i] as usize)
+        if b >= self.text.len() || !self.text.is_char_boundary(b) {
+            return None;
+        }
+        Some(self.orig_at(self.anchor_index(b), b))
     }
 
     pub fn orig_len(&self) -> usize {
         self.orig_len
     }
 
-    fn push(&mut self, c: char, orig: usize) {
-        self.byte_of.push(self.text.len() as u32);
-        self.orig_of.push(orig as u32);
+    /// A cursor that maps spans in order of their start fast (each one continues counting where
+    /// the last stopped); out-of-order spans are still mapped right, only slower.
+    pub fn cursor(&self) -> SpanCursor<'_> {
+        SpanCursor::new(self)
+    }
+
+    /// Index of the last anchor at or before byte `b`.
+    fn anchor_index(&self, b: usize) -> usize {
+        self.anchors
+            .partition_point(|a| a.norm as usize <= b)
+            .saturating_sub(1)
+    }
+
+    /// Original character of the normalized character at byte `b` (a character start), counting
+    /// from anchor `k`.
+    fn orig_at(&self, k: usize, b: usize) -> usize {
+        let Some(a) = self.anchors.get(k) else {
+            return self.orig_len;
+        };
+        if a.fixed {
+            return a.orig as usize;
+        }
+        let from = (a.norm as usize).min(b);
+        a.orig as usize + count_chars(&self.text.as_bytes()[from..b])
+    }
+}
+
+/// See [`Normalized::cursor`].
+pub struct SpanCursor<'a> {
+    n: &'a Normalized,
+    /// Anchor of the last lookup, its byte and the original character there.
+    k: usize,
+    byte: usize,
+    orig: usize,
+}
+
+impl<'a> SpanCursor<'a> {
+    fn new(n: &'a Normalized) -> Self {
+        let orig = n.anchors.first().map_or(0, |a| a.orig as usize);
+        SpanCursor {
+            n,
+            k: 0,
+            byte: 0,
+            orig,
+        }
+    }
+
+    /// Original character of the normalized character starting at byte `b` (`b < text.len()`).
+    fn at(&mut self, b: usize) -> usize {
+        let anchors = &self.n.anchors;
+        if anchors.is_empty() {
+            return self.n.orig_len;
+        }
+        if b < self.byte {
+            // Out of order: start again from the anchor at or before `b`.
+            self.k = self.n.anchor_index(b);
+            self.byte = anchors[self.k].norm as usize;
+            self.orig = anchors[self.k].orig as usize;
+        }
+        let mut moved = false;
+        while self.k + 1 < anchors.len() && anchors[self.k + 1].norm as usize <= b {
+            self.k += 1;
+            moved = true;
+        }
+        let a = anchors[self.k];
+        if moved {
+            self.byte = a.norm as usize;
+            self.orig = a.orig as usize;
+        }
+        if a.fixed {
+            return a.orig as usize;
+        }
+        self.orig += count_chars(&self.n.text.as_bytes()[self.byte..b]);
+        self.byte = b;
+        self.orig
+    }
+
+    /// As [`Normalized::span`].
+    pub fn span(&mut self, start: usize, end: usize) -> (usize, usize) {
+        let n = self.n;
+        if n.anchors.is_empty() || start >= end || start >= n.text.len() {
+            let at = if start >= n.text.len() || n.anchors.is_empty() {
+                n.orig_len
+            } else {
+                self.at(start)
+            };
+            return (at.min(n.orig_len), at.min(n.orig_len));
+        }
+        let end = end.min(n.text.len());
+        let s = self.at(start);
+        // The last normalized character of the range: when no anchor lies inside the range
+        // (the usual case) it is `s` plus the characters in between.
+        let k = self.k;
+        let next = n.anchors.get(k + 1).map_or(usize::MAX, |a| a.norm as usize);
+        let bytes = n.text.as_bytes();
+        let last = (start..end)
+            .rev()
+            .find(|&i| (bytes[i] as i8) >= -0x40)
+            .unwrap_or(start);
+        let e = if last < next {
+            if n.anchors[k].fixed {
+                s
+            } else {
+                s + count_chars(&bytes[start..last])
+            }
+        } else {
+            n.orig_at(n.anchor_index(last), last)
+        };
+        (s, (e + 1).max(s).min(n.orig_len.max(s)))
+    }
+}
+
+/// Builds a [`Normalized`]: output bytes, anchors, and the lockstep state between them.
+struct Out {
+    text: String,
+    anchors: Vec<Anchor>,
+    /// Whether the last anchor still describes the output: nothing dropped or expanded since.
+    synced: bool,
+}
+
+impl Out {
+    /// Makes sure the next output character, from original character `ci`, is covered by a
+    /// lockstep anchor.
+    fn sync(&mut self, ci: usize) {
+        let at = self.text.len();
+        let far = self
+            .anchors
+            .last()
+            .is_none_or(|a| at - a.norm as usize >= CHECKPOINT_BYTES);
+        if !self.synced || far {
+            self.anchors.push(Anchor {
+                norm: at as u32,
+                orig: ci as u32,
+                fixed: false,
+            });
+            self.synced = true;
+        }
+    }
+
+    /// Copies original characters `src` (`ci` = index of the first) unchanged.
+    fn copy(&mut self, src: &str, ci: usize) {
+        if src.is_empty() {
+            return;
+        }
+        self.sync(ci);
+        self.text.push_str(src);
+    }
+
+    /// One output character for original character `ci`.
+    fn push(&mut self, c: char, ci: usize) {
+        self.sync(ci);
         self.text.push(c);
+    }
+
+    /// Several output characters (or none) for original character `ci`.
+    fn push_many(&mut self, cs: impl Iterator<Item = char>, ci: usize) {
+        self.anchors.push(Anchor {
+            norm: self.text.len() as u32,
+            orig: ci as u32,
+            fixed: true,
+        });
+        self.text.extend(cs);
+        self.synced = false;
+    }
+
+    fn drop_char(&mut self) {
+        self.synced = false;
     }
 }
 
@@ -126,18 +298,6 @@ fn fold_width(c: char) -> char {
         '➕' | '﹢' | '✚' => '+',
         '﹫' => '@',
         _ => c,
-    }
-}
-
-fn fold_case(c: char, out: &mut impl FnMut(char)) {
-    if c.is_ascii() {
-        out(c.to_ascii_lowercase());
-    } else if c.is_uppercase() {
-        for l in c.to_lowercase() {
-            out(l);
-        }
-    } else {
-        out(c);
     }
 }
 
@@ -202,60 +362,186 @@ fn scan_run(text: &str, at: usize) -> (usize, usize) {
     (len, digits)
 }
 
-/// Normalizes `text` for matching.
-pub fn normalize(text: &str) -> Normalized {
-    let mut n = Normalized {
-        text: String::with_capacity(text.len()),
-        byte_of: Vec::with_capacity(text.len() / 2),
-        orig_of: Vec::with_capacity(text.len() / 2),
-        orig_len: 0,
-    };
-    let t2s = t2s_table();
-    // Characters before `run_end` belong to a run read as a number; a run found too short is
-    // not scanned again before `no_run_until`. `leading` counts the ASCII digits just before.
-    let (mut run_end, mut no_run_until, mut leading) = (0usize, 0usize, 0usize);
-    for (i, (at, c)) in text.char_indices().enumerate() {
-        n.orig_len = i + 1;
-        if c.is_ascii() {
-            if c.is_ascii_digit() {
-                leading += 1;
-            } else if !(leading > 0 && is_number_separator(c)) {
-                leading = 0;
+/// ASCII digits just before byte `at`, skipping ASCII separators between them (138-一二…).
+fn leading_digits(text: &str, at: usize) -> usize {
+    let mut n = 0;
+    for &b in text.as_bytes()[..at].iter().rev() {
+        if b.is_ascii_digit() {
+            n += 1;
+            if n >= DIGIT_RUN_MIN {
+                break;
             }
-            // A line break ends a clause like a full stop; other whitespace is dropped.
-            if c == '\n' || c.is_ascii_alphanumeric() || !is_dropped(c) {
-                n.push(c.to_ascii_lowercase(), i);
-            }
-            continue;
+        } else if !(b.is_ascii() && is_number_separator(b as char)) {
+            break;
         }
-        if let Some(d) = digit_value(c) {
-            if i >= run_end && i >= no_run_until {
-                let (len, digits) = scan_run(text, at);
-                if digits + leading >= DIGIT_RUN_MIN {
-                    run_end = i + len;
-                } else {
-                    no_run_until = i + len;
-                }
-            }
-            if i < run_end {
-                n.push((b'0' + d) as char, i);
-                continue;
-            }
-        }
-        leading = 0;
-        // Fast path for CJK ideographs: no width, case or dropping applies.
-        if ('\u{3400}'..'\u{A000}').contains(&c) {
-            // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
-            n.push(if c == '您' { '你' } else { simplify(t2s, c) }, i);
-            continue;
-        }
-        let c = fold_width(c);
-        if is_dropped(c) {
-            continue;
-        }
-        fold_case(c, &mut |l| n.push(l, i));
     }
     n
+}
+
+/// What the normalizer does with a character of the Basic Multilingual Plane.
+const KEEP: u8 = 0;
+/// Anything else: digits that may start a number, folding, dropping.
+const SPECIAL: u8 = 1;
+
+/// One entry per BMP character: `KEEP` when the character is copied unchanged in every
+/// context, else `SPECIAL`. Lets the normalizer copy long stretches of Chinese text at once.
+fn class_table() -> &'static [u8; 0x1_0000] {
+    static TABLE: OnceLock<Box<[u8; 0x1_0000]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let t2s = t2s_table();
+        (0..0x1_0000u32)
+            .map(|cp| {
+                let Some(c) = char::from_u32(cp) else {
+                    return SPECIAL;
+                };
+                let keep = if c.is_ascii() {
+                    // ASCII digits are kept; a run they start is read by the digit that follows.
+                    !c.is_ascii_uppercase()
+                        && (c == '\n' || c.is_ascii_alphanumeric() || !is_dropped(c))
+                } else if digit_value(c).is_some() {
+                    false
+                } else if ('\u{3400}'..'\u{A000}').contains(&c) {
+                    c != '您' && simplify(t2s, c) == c
+                } else {
+                    fold_width(c) == c && !is_dropped(c) && !c.is_uppercase()
+                };
+                if keep {
+                    KEEP
+                } else {
+                    SPECIAL
+                }
+            })
+            .collect::<Vec<u8>>()
+            .try_into()
+            .unwrap_or_else(|_| Box::new([SPECIAL; 0x1_0000]))
+    })
+}
+
+/// Normalizes `text` for matching.
+pub fn normalize(text: &str) -> Normalized {
+    let bytes = text.as_bytes();
+    let mut out = Out {
+        text: String::with_capacity(text.len()),
+        anchors: Vec::with_capacity(16),
+        synced: false,
+    };
+    let class = class_table();
+    let t2s = t2s_table();
+    // Characters before `run_end` belong to a run read as a number; a run found too short is
+    // not scanned again before `no_run_until` (character indexes).
+    let (mut run_end, mut no_run_until) = (0usize, 0usize);
+    // Unchanged characters are copied in stretches: `keep_from` is the byte (and `keep_ci` the
+    // character index) where the current stretch began.
+    let (mut keep_from, mut keep_ci) = (0usize, 0usize);
+    let (mut at, mut ci) = (0usize, 0usize);
+    while at < bytes.len() {
+        let b = bytes[at];
+        // Decode one character; every branch below sees `c` at byte `at`, `len` bytes long.
+        let (c, len) = if b < 0x80 {
+            (b as char, 1)
+        } else if b < 0xE0 {
+            let cp = ((b as u32 & 0x1F) << 6) | (bytes[at + 1] as u32 & 0x3F);
+            (char::from_u32(cp).unwrap_or('\u{FFFD}'), 2)
+        } else if b < 0xF0 {
+            let cp = ((b as u32 & 0x0F) << 12)
+                | ((bytes[at + 1] as u32 & 0x3F) << 6)
+                | (bytes[at + 2] as u32 & 0x3F);
+            (char::from_u32(cp).unwrap_or('\u{FFFD}'), 3)
+        } else {
+            let c = text[at..].chars().next().unwrap_or('\u{FFFD}');
+            (c, 4)
+        };
+        let cp = c as u32;
+        if cp < 0x1_0000 && class[cp as u16 as usize] == KEEP {
+            at += len;
+            ci += 1;
+            if at - keep_from >= CHECKPOINT_BYTES {
+                out.copy(&text[keep_from..at], keep_ci);
+                (keep_from, keep_ci) = (at, ci);
+            }
+            continue;
+        }
+        out.copy(&text[keep_from..at], keep_ci);
+        special(
+            &mut out,
+            text,
+            at,
+            c,
+            ci,
+            t2s,
+            &mut run_end,
+            &mut no_run_until,
+        );
+        at += len;
+        ci += 1;
+        (keep_from, keep_ci) = (at, ci);
+    }
+    out.copy(&text[keep_from..], keep_ci);
+    Normalized {
+        text: out.text,
+        anchors: out.anchors,
+        orig_len: ci,
+    }
+}
+
+/// The slow path for one character `c` (original character `ci`, at byte `at`).
+#[allow(clippy::too_many_arguments)]
+fn special(
+    out: &mut Out,
+    text: &str,
+    at: usize,
+    c: char,
+    ci: usize,
+    t2s: &[u32],
+    run_end: &mut usize,
+    no_run_until: &mut usize,
+) {
+    if c.is_ascii() {
+        // Uppercase letters fold; the other special ASCII characters are dropped (a line
+        // break ends a clause like a full stop and is kept, like every non-dropped sign).
+        if c.is_ascii_uppercase() {
+            out.push(c.to_ascii_lowercase(), ci);
+        } else {
+            out.drop_char();
+        }
+        return;
+    }
+    if let Some(d) = digit_value(c) {
+        if ci >= *run_end && ci >= *no_run_until {
+            let (len, digits) = scan_run(text, at);
+            if digits + leading_digits(text, at) >= DIGIT_RUN_MIN {
+                *run_end = ci + len;
+            } else {
+                *no_run_until = ci + len;
+            }
+        }
+        if ci < *run_end {
+            out.push((b'0' + d) as char, ci);
+            return;
+        }
+    }
+    if ('\u{3400}'..'\u{A000}').contains(&c) {
+        // The polite 您 matches like 你, so one term covers both (你有病 / 您有病).
+        out.push(if c == '您' { '你' } else { simplify(t2s, c) }, ci);
+        return;
+    }
+    let c = fold_width(c);
+    if is_dropped(c) {
+        out.drop_char();
+        return;
+    }
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase(), ci);
+    } else if c.is_uppercase() {
+        let mut lower = c.to_lowercase();
+        if lower.len() == 1 {
+            out.push(lower.next().unwrap_or(c), ci);
+        } else {
+            out.push_many(lower, ci);
+        }
+    } else {
+        out.push(c, ci);
+    }
 }
 
 /// Traditional to simplified for the common characters of [`T2S_PAIRS`].
@@ -345,6 +631,45 @@ mod tests {
         let (st, en) = n.span(b, b + "微信".len());
         let orig: String = s.chars().skip(st).take(en - st).collect();
         assert_eq!(orig, "微 - 信");
+    }
+
+    /// Characters normalized one by one (no digit runs here) give the map every normalized
+    /// character must have; the text is long enough to cross many checkpoints.
+    #[test]
+    fn long_text_maps_every_character_back() {
+        let piece = "微 信Ａ您們abc，ß\u{200B}最佳-x İ\n";
+        let text = piece.repeat(700);
+        let n = normalize(&text);
+        let mut want = Vec::new();
+        for (i, c) in text.chars().enumerate() {
+            for _ in normalize(&c.to_string()).text.chars() {
+                want.push(i);
+            }
+        }
+        let got: Vec<usize> = n
+            .text
+            .char_indices()
+            .map(|(b, _)| n.orig_char(b).expect("a character start"))
+            .collect();
+        assert_eq!(got, want);
+        let mut cursor = n.cursor();
+        for (b, c) in n.text.char_indices() {
+            let (s, e) = cursor.span(b, b + c.len_utf8());
+            assert_eq!((s, e), (want[got.partition_point(|&x| x < s)], s + 1));
+            assert_eq!(n.span(b, b + c.len_utf8()), (s, e));
+        }
+        assert_eq!(n.orig_len(), text.chars().count());
+    }
+
+    #[test]
+    fn count_chars_counts_character_starts() {
+        for s in ["", "a", "微信", "ab😀最佳，ｘyz微", &"最a😀".repeat(9)] {
+            for cut in 0..=s.len() {
+                if s.is_char_boundary(cut) {
+                    assert_eq!(count_chars(&s.as_bytes()[cut..]), s[cut..].chars().count());
+                }
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum PiiKind {
     BankCard,
     Email,
     Address,
+    /// A fixed-line number with its area code (010-12345678, 0755 8888 8888).
+    Landline,
+    /// A 400/800 service number (a brand's or another company's hotline).
+    ServiceNumber,
+    /// A QQ number named as such (QQ 12345678, 扣扣：12345).
+    Qq,
 }
 
 impl PiiKind {
@@ -30,15 +36,21 @@ impl PiiKind {
             PiiKind::BankCard => "银行卡",
             PiiKind::Email => "邮箱",
             PiiKind::Address => "地址",
+            PiiKind::Landline => "电话",
+            PiiKind::ServiceNumber => "服务电话",
+            PiiKind::Qq => "QQ号",
         }
     }
 
-    pub const ALL: [PiiKind; 5] = [
+    pub const ALL: [PiiKind; 8] = [
         PiiKind::Phone,
         PiiKind::IdCard,
         PiiKind::BankCard,
         PiiKind::Email,
         PiiKind::Address,
+        PiiKind::Landline,
+        PiiKind::ServiceNumber,
+        PiiKind::Qq,
     ];
 }
 
@@ -63,6 +75,7 @@ pub fn detect_with(text: &str, addresses: bool) -> Vec<PiiMatch> {
     let mut found = Vec::new();
     emails(text, &mut found);
     numbers(&chars, &mut found);
+    qq_numbers(text, &mut found);
     if addresses {
         self::addresses(text, &mut found);
     }
@@ -72,7 +85,10 @@ pub fn detect_with(text: &str, addresses: bool) -> Vec<PiiMatch> {
         PiiKind::IdCard => 1,
         PiiKind::Phone => 2,
         PiiKind::BankCard => 3,
-        PiiKind::Address => 4,
+        PiiKind::Landline => 4,
+        PiiKind::ServiceNumber => 5,
+        PiiKind::Qq => 6,
+        PiiKind::Address => 7,
     };
     found.sort_by_key(|m: &PiiMatch| (rank(m.kind), m.start));
     let mut kept: Vec<PiiMatch> = Vec::with_capacity(found.len());
@@ -161,11 +177,6 @@ impl CharIndex {
     pub(crate) fn byte(&self, c: usize) -> usize {
         self.bytes[c.min(self.bytes.len() - 1)]
     }
-
-    pub(crate) fn slice<'a>(&self, text: &'a str, start: usize, end: usize) -> &'a str {
-        let (s, e) = (self.byte(start), self.byte(end));
-        &text[s..e.max(s)]
-    }
 }
 
 fn emails(text: &str, out: &mut Vec<PiiMatch>) {
@@ -182,6 +193,32 @@ fn emails(text: &str, out: &mut Vec<PiiMatch>) {
             kind: PiiKind::Email,
             start: pos.at(m.start()),
             end: pos.at(m.end()),
+            valid: true,
+        });
+    }
+}
+
+/// QQ numbers named as such: QQ, 扣扣, 企鹅号 or Q号, then 5-11 digits (the name says what the
+/// number is, so no checksum or length rule is needed).
+fn qq_numbers(text: &str, out: &mut Vec<PiiMatch>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:qq|ｑｑ|扣扣|企鹅号?|q号)(?:号码|号)?(?:是|为)?[:：]?[ \t\u{3000}]*([1-9][0-9]{4,10})",
+        )
+        .expect("static QQ pattern")
+    });
+    let mut pos = CharCounter::new(text);
+    for c in re.captures_iter(text) {
+        let Some(n) = c.get(1) else { continue };
+        // The number must end there: 12 or more digits are something else.
+        if text[n.end()..].starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        out.push(PiiMatch {
+            kind: PiiKind::Qq,
+            start: pos.at(n.start()),
+            end: pos.at(n.end()),
             valid: true,
         });
     }
@@ -321,13 +358,24 @@ fn classify(chars: &[char], d: &[u8], x: bool, start: usize, end: usize) -> Opti
             ..m(PiiKind::Phone, true)
         });
     }
+    let order_words = [
+        "订单", "单号", "运单", "快递", "物流", "编号", "工单", "序列",
+    ];
+    // 400/800 service lines: ten digits, usually written 400-820-1234.
+    if d.len() == 10 && matches!(d[..3], [4, 0, 0] | [8, 0, 0]) {
+        return Some(m(PiiKind::ServiceNumber, true));
+    }
+    // Fixed lines: area code 0XX or 0XXX, then 7-8 digits (010-12345678, 0755 8888 8888).
+    if (10..=12).contains(&d.len()) && d[0] == 0 && d[1] != 0 {
+        let context = context_before(chars, start, 8);
+        if !order_words.iter().any(|w| context.contains(w)) {
+            return Some(m(PiiKind::Landline, true));
+        }
+    }
     if (16..=19).contains(&d.len()) {
         let valid = luhn_valid(d);
         let context = context_before(chars, start, 8);
         let card_words = ["卡号", "银行卡", "卡", "账号", "帐号", "储蓄", "信用"];
-        let order_words = [
-            "订单", "单号", "运单", "快递", "物流", "编号", "工单", "序列",
-        ];
         if order_words.iter().any(|w| context.contains(w)) {
             return None;
         }
@@ -369,10 +417,17 @@ fn addresses(text: &str, out: &mut Vec<PiiMatch>) {
         Regex::new(r"(?:路|街|大道|巷|弄|胡同|\d+号|小区|栋|幢|单元|\d+室|村)")
             .expect("static street pattern")
     });
+    // And a unit that only addresses have: a numbered building, door or room, or an
+    // administrative unit (原路退回到您的账户 has 路 and 户, but is no address).
+    static STRONG: OnceLock<Regex> = OnceLock::new();
+    let strong = STRONG.get_or_init(|| {
+        Regex::new(r"(?:[0-9０-９一二三四五六七八九十]+(?:号|栋|幢|单元|室|楼|层|弄|组)|省|市|区|县|镇|乡|街道)")
+            .expect("static address unit pattern")
+    });
     let mut pos = CharCounter::new(text);
     for m in re.find_iter(text) {
         let s = m.as_str();
-        if !street.is_match(s) {
+        if !street.is_match(s) || !strong.is_match(s) {
             continue;
         }
         // Leading verbs and particles (寄到, 发往, 地址是) are not part of the address.
@@ -464,5 +519,33 @@ mod tests {
         assert_eq!(a[0].0, PiiKind::Address);
         assert_eq!(a[0].2, "浙江省杭州市西湖区文三路123号3单元502室");
         assert!(kinds("包裹已到达您所在城市的转运中心").is_empty());
+        assert!(
+            kinds("会第一时间原路退回到您的支付账户").is_empty(),
+            "路 and 户 alone are no address"
+        );
+    }
+
+    #[test]
+    fn landlines_service_numbers_and_qq() {
+        assert_eq!(
+            kinds("门店电话 0571-86021234")[0],
+            (PiiKind::Landline, true, "0571-86021234".into())
+        );
+        assert_eq!(kinds("010-12345678")[0].0, PiiKind::Landline);
+        assert_eq!(kinds("0755 8888 8888")[0].2, "0755 8888 8888");
+        assert_eq!(
+            kinds("厂家售后 400-820-1234")[0],
+            (PiiKind::ServiceNumber, true, "400-820-1234".into())
+        );
+        assert_eq!(
+            kinds("QQ：2837465910")[0],
+            (PiiKind::Qq, true, "2837465910".into())
+        );
+        assert_eq!(kinds("扣扣 12345")[0].2, "12345");
+        assert!(
+            kinds("QQ 1234").is_empty(),
+            "four digits are not a QQ number"
+        );
+        assert!(kinds("订单号 0571860212345").is_empty());
     }
 }

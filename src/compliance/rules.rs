@@ -16,7 +16,7 @@ use toml::Spanned;
 use super::matcher::Matcher;
 use super::normalize::normalize;
 use super::pii::PiiKind;
-use super::{RulesError, Severity};
+use super::{RulesError, Severity, Text};
 
 /// The categories a finding may carry (design.md "Compliance findings").
 pub const CATEGORIES: [&str; 7] = [
@@ -98,11 +98,11 @@ struct GroundingDef {
 /// One compiled term/regex rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub id: String,
-    pub category: String,
+    pub id: Text,
+    pub category: Text,
     pub severity: Severity,
-    pub message: String,
-    pub suggestion: Option<String>,
+    pub message: Text,
+    pub suggestion: Option<Text>,
     pub negation: bool,
     /// Normalized `near` words.
     pub near: Vec<String>,
@@ -113,20 +113,20 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct PiiRule {
     pub kind: PiiKind,
-    pub id: String,
-    pub category: String,
+    pub id: Text,
+    pub category: Text,
     pub severity: Severity,
     pub severity_invalid: Severity,
-    pub message: String,
-    pub suggestion: Option<String>,
+    pub message: Text,
+    pub suggestion: Option<Text>,
 }
 
 #[derive(Debug, Clone)]
 pub struct GroundingRule {
-    pub id: String,
+    pub id: Text,
     pub severity: Severity,
-    pub message: String,
-    pub suggestion: Option<String>,
+    pub message: Text,
+    pub suggestion: Option<Text>,
 }
 
 impl Default for GroundingRule {
@@ -363,11 +363,11 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 regexes.push((idx, re));
             }
             rules.push(Rule {
-                id,
-                category: category(&def.category, file, src)?,
+                id: id.into(),
+                category: category(&def.category, file, src)?.into(),
                 severity: severity(&def.severity, file, src)?,
-                message: def.message,
-                suggestion: def.suggestion,
+                message: def.message.into(),
+                suggestion: def.suggestion.map(Text::from),
                 negation: def.negation,
                 near: normalized_words(&def.near),
                 unless: normalized_words(&def.unless),
@@ -380,13 +380,16 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 "bank_card" => PiiKind::BankCard,
                 "email" => PiiKind::Email,
                 "address" => PiiKind::Address,
+                "landline" => PiiKind::Landline,
+                "service_number" => PiiKind::ServiceNumber,
+                "qq" => PiiKind::Qq,
                 other => {
                     return Err(invalid(
                         file,
                         src,
                         def.kind.span().start,
                         format!(
-                            "pii kind \"{other}\" is unknown; use phone, id_card, bank_card, email or address"
+                            "pii kind \"{other}\" is unknown; use phone, landline, service_number, qq, id_card, bank_card, email or address"
                         ),
                     ))
                 }
@@ -402,15 +405,15 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             let sev = severity(&def.severity, file, src)?;
             pii.push(PiiRule {
                 kind,
-                id: def.id,
-                category: category(&def.category, file, src)?,
+                id: def.id.into(),
+                category: category(&def.category, file, src)?.into(),
                 severity: sev,
                 severity_invalid: match &def.severity_invalid {
                     Some(s) => severity(s, file, src)?,
                     None => sev,
                 },
-                message: def.message,
-                suggestion: def.suggestion,
+                message: def.message.into(),
+                suggestion: def.suggestion.map(Text::from),
             });
         }
         if let Some(g) = parsed.grounding {
@@ -423,10 +426,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 ));
             }
             grounding = Some(GroundingRule {
-                id: g.id,
+                id: g.id.into(),
                 severity: severity(&g.severity, file, src)?,
-                message: g.message,
-                suggestion: g.suggestion,
+                message: g.message.into(),
+                suggestion: g.suggestion.map(Text::from),
             });
         }
     }

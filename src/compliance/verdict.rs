@@ -1,73 +1,91 @@
 //! One check: rule hits, personal data and grounding turned into findings and a verdict.
+//!
+//! Hits are collected and merged as small plain records first; only the merged ones become
+//! [`Finding`]s, whose rule texts are shared with the rule set rather than copied.
+
+use std::cmp::Reverse;
 
 use super::grounding;
-use super::normalize::normalize;
-use super::pii::{self, CharIndex};
+use super::normalize::{count_chars, normalize};
+use super::pii;
 use super::rules::RuleSet;
-use super::{CheckResult, Finding, Grounding, Severity, Verdict};
+use super::{CheckResult, Finding, Grounding, Severity, Text, Verdict};
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Rule(usize),
+    Pii(usize),
+    Grounding,
+}
+
+/// A finding before it is written out: character span, source and severity.
+#[derive(Debug, Clone, Copy)]
+struct Raw {
+    start: usize,
+    end: usize,
+    source: Source,
+    severity: Severity,
+    /// Position of the rule id in sorted order, so findings sort by id as before.
+    rank: u32,
+}
 
 pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
-    let mut findings: Vec<Finding> = Vec::new();
+    let ranks = Ranks::new(set);
+    let mut raws: Vec<Raw> = Vec::new();
     let n = normalize(text);
     let hits = set.matcher.find(&n, &set.rules);
-    for h in hits {
-        let rule = &set.rules[h.rule];
-        let (start, end) = n.span(h.start, h.end);
-        findings.push(Finding {
-            rule: rule.id.clone(),
-            category: rule.category.clone(),
-            severity: rule.severity,
+    raws.reserve(hits.len());
+    let mut cursor = n.cursor();
+    for h in &hits {
+        let (start, end) = cursor.span(h.start, h.end);
+        raws.push(Raw {
             start,
             end,
-            matched: String::new(),
-            message: rule.message.clone(),
-            suggestion: rule.suggestion.clone(),
+            source: Source::Rule(h.rule),
+            severity: set.rules[h.rule].severity,
+            rank: ranks.rules[h.rule],
         });
     }
+    // Rule hits arrive in order of start, longest first; the few others are merged in below.
+    let mut extra: Vec<Raw> = Vec::new();
     if !set.pii.is_empty() {
         let addresses = set.pii.iter().any(|r| r.kind == pii::PiiKind::Address);
         for m in pii::detect_with(text, addresses) {
-            for rule in set.pii.iter().filter(|r| r.kind == m.kind) {
-                findings.push(Finding {
-                    rule: rule.id.clone(),
-                    category: rule.category.clone(),
+            for (i, rule) in set.pii.iter().enumerate().filter(|(_, r)| r.kind == m.kind) {
+                extra.push(Raw {
+                    start: m.start,
+                    end: m.end,
+                    source: Source::Pii(i),
                     severity: if m.valid {
                         rule.severity
                     } else {
                         rule.severity_invalid
                     },
-                    start: m.start,
-                    end: m.end,
-                    matched: String::new(),
-                    message: rule.message.clone(),
-                    suggestion: rule.suggestion.clone(),
+                    rank: ranks.pii[i],
                 });
             }
         }
     }
     if let Some(sources) = &g.sources {
-        let rule = &set.grounding;
         for c in grounding::unsupported(text, sources) {
-            findings.push(Finding {
-                rule: rule.id.clone(),
-                category: "unsupported_claim".into(),
-                severity: rule.severity,
+            extra.push(Raw {
                 start: c.start,
                 end: c.end,
-                matched: String::new(),
-                message: rule.message.clone(),
-                suggestion: rule.suggestion.clone(),
+                source: Source::Grounding,
+                severity: set.grounding.severity,
+                rank: ranks.grounding,
             });
         }
     }
-    let mut findings = merge(findings);
-    if !findings.is_empty() {
-        let chars = CharIndex::new(text);
-        for f in &mut findings {
-            f.matched = chars.slice(text, f.start, f.end).to_string();
-        }
+    let key = |r: &Raw| (r.start, Reverse(r.end), r.rank);
+    if !extra.is_empty() || !raws.is_sorted_by_key(key) {
+        raws.extend(extra);
+        raws.sort_by_key(key);
     }
-    let verdict = match findings.iter().map(|f| f.severity).max() {
+    let raws = merge(raws);
+    let findings = materialize(set, text, &raws);
+    let verdict = match raws.iter().map(|f| f.severity).max() {
         Some(Severity::Block) => Verdict::Block,
         Some(Severity::Warn) => Verdict::Warn,
         _ => Verdict::Pass,
@@ -79,28 +97,158 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
     }
 }
 
-/// Sorts findings and joins overlapping hits of the same rule (最好 inside 最好的) into one.
-fn merge(mut findings: Vec<Finding>) -> Vec<Finding> {
-    findings.sort_by(|a, b| {
-        (a.start, std::cmp::Reverse(a.end), &a.rule).cmp(&(
-            b.start,
-            std::cmp::Reverse(b.end),
-            &b.rule,
-        ))
-    });
-    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        if let Some(prev) = out
-            .iter_mut()
+/// Rank of every rule id in sorted order (rules, then personal-data rules, then grounding).
+struct Ranks {
+    rules: Vec<u32>,
+    pii: Vec<u32>,
+    grounding: u32,
+}
+
+impl Ranks {
+    fn new(set: &RuleSet) -> Ranks {
+        let mut ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        ids.extend(set.pii.iter().map(|r| r.id.as_str()));
+        ids.push(set.grounding.id.as_str());
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        let rank = |id: &str| sorted.partition_point(|s| *s < id) as u32;
+        Ranks {
+            rules: set.rules.iter().map(|r| rank(&r.id)).collect(),
+            pii: set.pii.iter().map(|r| rank(&r.id)).collect(),
+            grounding: rank(&set.grounding.id),
+        }
+    }
+}
+
+/// Drops a hit that a longer or equal hit of the same rule, starting at or before it, already
+/// covers (最好 inside 最好的). Input sorted by start, longest first.
+fn merge(raws: Vec<Raw>) -> Vec<Raw> {
+    let mut out: Vec<Raw> = Vec::with_capacity(raws.len());
+    for f in raws {
+        let covered = out
+            .iter()
             .rev()
             .take_while(|p| p.end > f.start)
-            .find(|p| p.rule == f.rule)
-        {
-            if f.end <= prev.end {
-                continue;
-            }
+            .any(|p| p.source == f.source && f.end <= p.end);
+        if !covered {
+            out.push(f);
         }
-        out.push(f);
     }
     out
+}
+
+/// Writes the findings out, quoting the original text of each span.
+fn materialize(set: &RuleSet, text: &str, raws: &[Raw]) -> Vec<Finding> {
+    let mut chars = CharBytes::new(text);
+    let unsupported: Text = "unsupported_claim".into();
+    raws.iter()
+        .map(|r| {
+            let s = chars.byte(r.start);
+            let e = chars.byte_after(s, r.end - r.start);
+            let matched = text[s..e].to_string();
+            let (rule, category, message, suggestion) = match r.source {
+                Source::Rule(i) => {
+                    let x = &set.rules[i];
+                    (&x.id, &x.category, &x.message, &x.suggestion)
+                }
+                Source::Pii(i) => {
+                    let x = &set.pii[i];
+                    (&x.id, &x.category, &x.message, &x.suggestion)
+                }
+                Source::Grounding => {
+                    let x = &set.grounding;
+                    (&x.id, &unsupported, &x.message, &x.suggestion)
+                }
+            };
+            Finding {
+                rule: rule.clone(),
+                category: category.clone(),
+                severity: r.severity,
+                start: r.start,
+                end: r.end,
+                matched,
+                message: message.clone(),
+                suggestion: suggestion.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Character offset → byte offset, fast for offsets in increasing order.
+struct CharBytes<'a> {
+    text: &'a str,
+    char: usize,
+    byte: usize,
+}
+
+impl<'a> CharBytes<'a> {
+    fn new(text: &'a str) -> Self {
+        CharBytes {
+            text,
+            char: 0,
+            byte: 0,
+        }
+    }
+
+    fn byte(&mut self, c: usize) -> usize {
+        if c < self.char {
+            self.char = 0;
+            self.byte = 0;
+        }
+        let b = self.byte_after(self.byte, c - self.char);
+        self.char = c;
+        self.byte = b;
+        b
+    }
+
+    /// The byte `n` characters after byte `from` (the text length past the end). Skips whole
+    /// 64-byte blocks by counting the bytes that start a character.
+    fn byte_after(&self, from: usize, n: usize) -> usize {
+        let b = self.text.as_bytes();
+        let is_start = |x: u8| (x as i8) >= -0x40;
+        let (mut i, mut left) = (from, n);
+        while left >= 64 && i + 64 <= b.len() {
+            let starts = count_chars(&b[i..i + 64]);
+            if starts > left {
+                break;
+            }
+            left -= starts;
+            i += 64;
+        }
+        while i < b.len() {
+            if is_start(b[i]) {
+                if left == 0 {
+                    return i;
+                }
+                left -= 1;
+            }
+            i += 1;
+        }
+        b.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CharBytes;
+
+    #[test]
+    fn byte_after_agrees_with_char_indices_across_blocks() {
+        let text = "最佳a微信😀，ｂ".repeat(40);
+        let c = CharBytes::new(&text);
+        let total = text.chars().count();
+        for from_char in [0, 1, 7, 63, 100] {
+            let from = text
+                .char_indices()
+                .nth(from_char)
+                .map_or(text.len(), |x| x.0);
+            for n in [0, 1, 5, 21, 64, 65, 130, 200, total] {
+                let want = text[from..]
+                    .char_indices()
+                    .nth(n)
+                    .map_or(text.len(), |(i, _)| from + i);
+                assert_eq!(c.byte_after(from, n), want, "from {from_char}, n {n}");
+            }
+        }
+    }
 }

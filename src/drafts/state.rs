@@ -140,7 +140,7 @@ pub(crate) fn expire_stale(draft: Draft, now: DateTime<Utc>) -> Transition {
 pub(crate) fn required_approvals(findings: &[super::Finding], categories: &[String]) -> u32 {
     let flagged = findings
         .iter()
-        .any(|f| f.severity >= Severity::Warn && categories.contains(&f.category));
+        .any(|f| f.severity >= Severity::Warn && categories.iter().any(|c| *c == f.category));
     if flagged {
         2
     } else {

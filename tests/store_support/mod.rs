@@ -121,7 +121,7 @@ pub fn actor(name: &str, role: Role) -> Actor {
 
 pub fn finding(category: &str, severity: Severity, matched: &str) -> Finding {
     Finding {
-        rule: format!("test.{category}"),
+        rule: format!("test.{category}").into(),
         category: category.into(),
         severity,
         start: 0,
