@@ -60,7 +60,9 @@ pub struct PiiMatch {
     pub kind: PiiKind,
     pub start: usize,
     pub end: usize,
-    /// For ID cards: whether the GB 11643 check digit is right; for bank cards: Luhn.
+    /// For ID cards: whether the GB 11643 check digit is right; for bank cards: Luhn; for
+    /// addresses: whether a unit only addresses have is present (redaction masks every
+    /// address-like span, the check reports only these).
     pub valid: bool,
 }
 
@@ -427,7 +429,7 @@ fn addresses(text: &str, out: &mut Vec<PiiMatch>) {
     let mut pos = CharCounter::new(text);
     for m in re.find_iter(text) {
         let s = m.as_str();
-        if !street.is_match(s) || !strong.is_match(s) {
+        if !street.is_match(s) {
             continue;
         }
         // Leading verbs and particles (寄到, 发往, 地址是) are not part of the address.
@@ -440,7 +442,7 @@ fn addresses(text: &str, out: &mut Vec<PiiMatch>) {
             kind: PiiKind::Address,
             start: pos.at(start),
             end: pos.at(m.end()),
-            valid: true,
+            valid: strong.is_match(s),
         });
     }
 }
@@ -519,10 +521,16 @@ mod tests {
         assert_eq!(a[0].0, PiiKind::Address);
         assert_eq!(a[0].2, "浙江省杭州市西湖区文三路123号3单元502室");
         assert!(kinds("包裹已到达您所在城市的转运中心").is_empty());
+        assert!(a[0].1, "a numbered room makes it a sure address");
+        // Redaction masks address-like spans too; only sure ones are reported by the check.
+        let loose = kinds("会第一时间原路退回到您的支付账户");
         assert!(
-            kinds("会第一时间原路退回到您的支付账户").is_empty(),
-            "路 and 户 alone are no address"
+            loose.iter().all(|k| k.0 != PiiKind::Address || !k.1),
+            "路 and 户 alone are no sure address: {loose:?}"
         );
+        let street = kinds("寄到中山路幸福花园");
+        assert_eq!(street[0].0, PiiKind::Address, "{street:?}");
+        assert!(!street[0].1);
     }
 
     #[test]
