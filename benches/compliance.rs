@@ -1,9 +1,8 @@
 //! Compliance scan throughput: 10,000 terms on 10 MB of mixed Chinese text, on three corpora:
 //! - `real`: the shop's own texts (case texts and knowledge documents) with 10,000 entries of a
-//!   public deny list (`sensitive-word`, see `rules/wordlists/third_party/sensitive-word`): real
-//!   terms on real text, so hits are rare, as in production. The list is not shipped; the bench
-//!   reads it from `KEFU_BENCH_WORDLIST` or `../shared/wordlists/sensitive-word/sensitive_word_dict.txt`
-//!   and skips this corpus when neither exists.
+//!   public deny list (`benches/data/sensitive-word-10k.txt`, a fixed sample of the
+//!   `sensitive-word` list, provenance in `benches/data/README.md`): real terms on real text, so
+//!   hits are rare, as in production.
 //! - `chat`: the case texts, terms drawn with the character frequencies of those texts (random
 //!   2–4 character terms hit about every third character: a stress test of findings).
 //! - `dense`: text and terms from the same few hundred characters, a worst case for any automaton.
@@ -139,34 +138,23 @@ fn knowledge_paragraphs() -> Vec<String> {
     out
 }
 
-/// Real terms on real text; `None` when the deny list is not there.
+/// Real terms on real text; `None` when the shipped sample cannot be read.
 fn real_corpus() -> Option<(Vec<String>, String)> {
-    let path = std::env::var("KEFU_BENCH_WORDLIST").map_or_else(
-        |_| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/wordlists/sensitive-word/sensitive_word_dict.txt")
-        },
-        Into::into,
-    );
-    let Ok(list) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "real corpus skipped: {} not found (set KEFU_BENCH_WORDLIST)",
-            path.display()
-        );
-        return None;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/sensitive-word-10k.txt");
+    let list = match std::fs::read_to_string(&path) {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("real corpus skipped: cannot read {}: {e}", path.display());
+            return None;
+        }
     };
-    let mut words: Vec<&str> = list
+    let terms: std::collections::BTreeSet<String> = list
         .lines()
         .map(str::trim)
-        .filter(|w| (2..=12).contains(&w.chars().count()) && !w.chars().any(char::is_control))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
         .collect();
-    words.sort_unstable();
-    words.dedup();
     let mut rng = StdRng::seed_from_u64(11);
-    let mut terms = std::collections::BTreeSet::new();
-    while terms.len() < TERMS.min(words.len()) {
-        terms.insert(words[rng.gen_range(0..words.len())].to_string());
-    }
     let mut texts = case_texts();
     texts.extend(knowledge_paragraphs());
     let mut text = String::with_capacity(INPUT_BYTES + 4096);
