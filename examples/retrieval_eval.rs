@@ -6,6 +6,7 @@
 //! Queries without their own `date` are asked on `--date` (today when absent); the demo set
 //! was written on 2026-11-23, which BENCHMARKS.md pins.
 
+use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -45,13 +46,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (kb, _) = KnowledgeBase::open_with(Path::new(dir.as_str()), options)?;
         let (report, outcomes) =
             run_retrieval_eval_detailed(&kb, Path::new(queries.as_str()), k, date)?;
-        println!("{name}: {}", serde_json::to_string(&report)?);
+        // writeln!, not println!: a closed pipe (`| head`) ends the output instead of panicking.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{name}: {}", serde_json::to_string(&report)?)?;
         if show_misses && name == "method" {
             for o in outcomes.iter().filter(|o| o.is_miss()) {
-                println!(
+                writeln!(
+                    out,
                     "  miss line {}: {} | want {:?} | rank {:?} | no_answer {} | got {:?}",
                     o.line, o.query, o.relevant, o.rank, o.no_answer, o.hits
-                );
+                )?;
             }
         }
     }

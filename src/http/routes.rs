@@ -82,10 +82,17 @@ fn suggest_events(
             yield Ok(delta_event(&text));
         }
         match result {
-            Ok(suggestion) => {
-                let data = serde_json::to_string(&suggestion).unwrap_or_else(|_| "{}".into());
-                yield Ok(Event::default().event("draft").data(data));
-            }
+            // The draft is stored either way; a client told "error" finds it in the review queue.
+            Ok(suggestion) => match serde_json::to_string(&suggestion) {
+                Ok(data) => yield Ok(Event::default().event("draft").data(data)),
+                Err(e) => {
+                    let err = ApiError::internal(format!(
+                        "draft {} was stored but could not be sent: {e}",
+                        suggestion.draft.id
+                    ));
+                    yield Ok(Event::default().event("error").data(err.body().to_string()));
+                }
+            },
             Err(e) => {
                 let err = ApiError::from(e);
                 yield Ok(Event::default().event("error").data(err.body().to_string()));
