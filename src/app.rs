@@ -25,6 +25,8 @@ pub struct App {
     /// blocking thread per request on the CPU and starves the async workers that forward
     /// streamed deltas and the store's writer; queued in order, earlier requests finish first.
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// The share of `search_slots` FAQ work may hold: all but one.
+    pub bulk_search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,7 @@ impl App {
             .await?
             .with_second_approval_categories(&config.review.second_approval_categories);
         let users = Users::new(&config.users)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let app = App {
             users,
             prompts: RwLock::new(Arc::new(prompts)),
@@ -74,8 +77,9 @@ impl App {
             store,
             config,
             faq_runs: Default::default(),
-            search_slots: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            bulk_search_slots: Arc::new(tokio::sync::Semaphore::new(
+                cores.saturating_sub(1).max(1),
             )),
         };
         Ok((app, report))

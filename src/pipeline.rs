@@ -153,7 +153,7 @@ pub async fn suggest_for(
 
     // 3. retrieve
     let t = Instant::now();
-    let found = retrieve(app, &masked, req, today).await?;
+    let found = retrieve(app, &masked, req, today, purpose).await?;
     timings.retrieve_ms = ms(t);
 
     // 4. prompt
@@ -232,12 +232,14 @@ pub async fn suggest_for(
 }
 
 /// Retrieval is CPU work (tokenizing, scoring): it runs on a blocking thread, at most one per
-/// core at a time ([`App::search_slots`]).
+/// core at a time ([`App::search_slots`]); FAQ work never holds the last slot, so an agent's
+/// search does not queue behind a bulk job's.
 async fn retrieve(
     app: &App,
     masked: &[Turn],
     req: &SuggestRequest,
     today: NaiveDate,
+    purpose: Purpose,
 ) -> Result<SearchResponse, SuggestError> {
     let search = SearchRequest {
         turns: masked.to_vec(),
@@ -247,7 +249,17 @@ async fn retrieve(
         k: app.config.knowledge.top_k,
     };
     let knowledge = app.knowledge_handle();
-    // The slot goes with the search: a cancelled request does not free it before the search ends.
+    // The slots go with the search: a cancelled request does not free them before it ends.
+    let bulk_slot = match purpose {
+        Purpose::Live => None,
+        Purpose::Faq => Some(
+            app.bulk_search_slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| SuggestError::Join(e.to_string()))?,
+        ),
+    };
     let slot = app
         .search_slots
         .clone()
@@ -255,7 +267,7 @@ async fn retrieve(
         .await
         .map_err(|e| SuggestError::Join(e.to_string()))?;
     let mut found = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
+        let _slots = (slot, bulk_slot);
         knowledge.search(&search)
     })
     .await
