@@ -5,12 +5,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::fake_provider::FakeProvider;
 use support::pg;
+use support::serve::{kefu, wait_output};
 
 fn questions() -> Vec<String> {
     let products = [
@@ -28,26 +28,6 @@ fn questions() -> Vec<String> {
         .iter()
         .flat_map(|p| aspects.iter().map(move |a| format!("{p}的{a}怎么样")))
         .collect()
-}
-
-fn kefu(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
-    cmd.arg("--config").arg(config).args(args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd
-}
-
-async fn wait_output(mut child: std::process::Child) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while child.try_wait().expect("wait").is_none() {
-            assert!(Instant::now() < deadline, "kefu did not finish");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child.wait_with_output().expect("output")
-    })
-    .await
-    .unwrap()
 }
 
 /// "… N sent in this run …" from the summary line.

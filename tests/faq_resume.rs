@@ -7,11 +7,12 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::fake_provider::FakeProvider;
+use support::serve::{kefu, wait_output};
 
 const PRODUCTS: [&str; 8] = [
     "空气炸锅",
@@ -42,26 +43,6 @@ fn write_config(dir: &Path, fake: &FakeProvider) -> std::path::PathBuf {
     let path = dir.join("kefu.toml");
     std::fs::write(&path, toml::to_string(&config).expect("config as TOML")).unwrap();
     path
-}
-
-fn kefu(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
-    cmd.arg("--config").arg(config).args(args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd
-}
-
-async fn wait_output(mut child: std::process::Child) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while child.try_wait().expect("wait").is_none() {
-            assert!(Instant::now() < deadline, "kefu did not finish");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child.wait_with_output().expect("output")
-    })
-    .await
-    .unwrap()
 }
 
 /// How many requests carried each question.

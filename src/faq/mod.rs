@@ -453,16 +453,17 @@ pub async fn run_job(
     let stale_ms = i64::try_from(opts.stale_after.as_millis()).unwrap_or(i64::MAX);
     let agent = |seq: i64| item_agent(job_id, seq);
 
-    let mut recovery = app
-        .store
-        .faq_recover(
+    // Settles what dead runs left in flight (adopt a stored answer, else mark interrupted).
+    let recover = || {
+        app.store.faq_recover(
             job_id,
             now_ms() - stale_ms,
             opts.retry_interrupted,
             now_ms(),
             agent,
         )
-        .await?;
+    };
+    let mut recovery = recover().await?;
     if opts.retry_failed {
         recovery
             .requeued
@@ -510,16 +511,7 @@ pub async fn run_job(
             });
         }
         // Other processes may still hold items; wait for them, or for them to die.
-        let settled = app
-            .store
-            .faq_recover(
-                job_id,
-                now_ms() - stale_ms,
-                opts.retry_interrupted,
-                now_ms(),
-                agent,
-            )
-            .await?;
+        let settled = recover().await?;
         recovery.adopted.extend(settled.adopted);
         recovery.interrupted.extend(settled.interrupted);
         recovery.requeued.extend(settled.requeued);

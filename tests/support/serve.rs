@@ -1,5 +1,6 @@
-//! The real `kefu serve` binary as a child process: started on a config file, its address read
-//! from what it reports, everything it logs kept for the test to read.
+//! The real `kefu` binary as a child process: `kefu serve` started on a config file, its address
+//! read from what it reports, everything it logs kept for the test to read; and one-shot
+//! commands (`kefu faq generate …`) run to completion.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -67,4 +68,26 @@ impl Served {
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+}
+
+/// `kefu --config CONFIG ARGS…` with stdout and stderr captured.
+pub fn kefu(config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits (up to two minutes, off the async threads) for a command started with [`kefu`].
+pub async fn wait_output(mut child: std::process::Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while child.try_wait().expect("wait").is_none() {
+            assert!(std::time::Instant::now() < deadline, "kefu did not finish");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .unwrap()
 }
