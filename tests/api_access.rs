@@ -5,11 +5,10 @@
 
 mod support;
 
-use kefu::auth::hash_token;
-use kefu::config::{Config, UserConfig};
+use kefu::config::Config;
 use kefu::drafts::Role;
-use serde_json::{json, Value};
-use support::app::{spawn_on, Backend, TestApp};
+use serde_json::json;
+use support::app::{actions, spawn_on, user, Backend, TestApp};
 use support::fake_provider::{Behaviour, FakeProvider};
 
 const AGENT_A: &str = "kefu_test_agent_a_token_0001";
@@ -20,11 +19,6 @@ const COMPLIANCE: &str = "kefu_test_compliance_token_05";
 const ADMIN: &str = "kefu_test_admin_token_000006";
 
 fn users(c: &mut Config) {
-    let user = |name: &str, role, token: &str| UserConfig {
-        name: name.into(),
-        role,
-        token_sha256: hash_token(token),
-    };
     c.users = vec![
         user("xiaomei", Role::Agent, AGENT_A),
         user("dawei", Role::Agent, AGENT_B),
@@ -68,17 +62,6 @@ async fn suggest_as(app: &TestApp, token: &str, message: &str) -> String {
         .await;
     assert_eq!(status, 200, "{draft}");
     draft["id"].as_str().expect("draft id").to_string()
-}
-
-fn actions(events: &Value) -> Vec<String> {
-    events["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["action"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 on_both_stores! {

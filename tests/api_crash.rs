@@ -9,11 +9,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kefu::auth::hash_token;
-use kefu::config::UserConfig;
 use kefu::drafts::Role;
 use serde_json::{json, Value};
-use support::app::{test_config, Backend};
+use support::app::{test_config, user, Backend};
 use support::pg::Schema;
 use support::serve::serve;
 
@@ -65,11 +63,6 @@ async fn approvals_answered_ok_survive_sigkill(backend: Backend) {
             config.storage.database_url = Some(schema.url.clone());
             Some(schema)
         }
-    };
-    let user = |name: &str, role, token: &str| UserConfig {
-        name: name.into(),
-        role,
-        token_sha256: hash_token(token),
     };
     config.users = vec![
         user("xiaomei", Role::Agent, AGENT),

@@ -7,22 +7,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::app::{spawn, spawn_on};
+use support::app::{actions, spawn, spawn_on};
 use support::fake_provider::{Behaviour, FakeProvider};
 
 const CLEAN_REPLY: &str =
     "亲，您好，退货运费险会在退货签收后自动理赔到您的账户，请您在订单页申请退货即可。";
-
-fn actions(events: &Value) -> Vec<String> {
-    events["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["action"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 on_both_stores! {
     async fn suggest_then_approve_is_stored_and_audited(backend) {

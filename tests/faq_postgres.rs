@@ -10,25 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::fake_provider::FakeProvider;
 use support::pg;
-use support::serve::{kefu, wait_output};
-
-fn questions() -> Vec<String> {
-    let products = [
-        "空气炸锅",
-        "电饭煲",
-        "破壁机",
-        "电水壶",
-        "加湿器",
-        "吸尘器",
-        "电风扇",
-        "咖啡机",
-    ];
-    let aspects = ["保修", "清洗", "噪音", "耗电", "包装"];
-    products
-        .iter()
-        .flat_map(|p| aspects.iter().map(move |a| format!("{p}的{a}怎么样")))
-        .collect()
-}
+use support::serve::{faq_questions as questions, kefu, wait_output};
 
 /// "… N sent in this run …" from the summary line.
 fn sent_in_run(stderr: &str) -> usize {

@@ -12,26 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::fake_provider::FakeProvider;
-use support::serve::{kefu, wait_output};
-
-const PRODUCTS: [&str; 8] = [
-    "空气炸锅",
-    "电饭煲",
-    "破壁机",
-    "电水壶",
-    "加湿器",
-    "吸尘器",
-    "电风扇",
-    "咖啡机",
-];
-const ASPECTS: [&str; 5] = ["保修", "清洗", "噪音", "耗电", "包装"];
-
-fn questions() -> Vec<String> {
-    PRODUCTS
-        .iter()
-        .flat_map(|p| ASPECTS.iter().map(move |a| format!("{p}的{a}怎么样")))
-        .collect()
-}
+use support::serve::{faq_questions as questions, kefu, wait_output};
 
 /// A config file for the real binary: the repository's data, a fresh data folder, the fake.
 fn write_config(dir: &Path, fake: &FakeProvider) -> std::path::PathBuf {

@@ -111,49 +111,48 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// POST with `Authorization: Bearer <token>`.
-    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// GET with `Authorization: Bearer <token>`; the body as text.
-    pub async fn get_text_as(&self, token: &str, path: &str) -> (u16, String) {
-        let r = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+    /// Sends a request; the status and the body as text.
+    async fn send_text(&self, request: reqwest::RequestBuilder) -> (u16, String) {
+        let r = request.send().await.expect("request");
         let status = r.status().as_u16();
         (status, r.text().await.unwrap_or_default())
     }
 
+    /// Sends a request; the status and the body as JSON (`Null` when it is none).
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let (status, text) = self.send_text(request).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    /// POST with `Authorization: Bearer <token>`.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// GET with `Authorization: Bearer <token>`; the body as text.
+    pub async fn get_text_as(&self, token: &str, path: &str) -> (u16, String) {
+        self.send_text(self.client.get(self.url(path)).bearer_auth(token))
+            .await
+    }
+
     /// GET with `Authorization: Bearer <token>`.
     pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
-        let (status, text) = self.get_text_as(token, path).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
+            .await
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.get(self.url(path))).await
     }
 
     /// Runs SQL on the app's database behind its back, as someone with direct access would.
@@ -178,15 +177,25 @@ impl TestApp {
             }
         }
     }
+}
 
-    pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+/// The actions of an `/v1/audit/events` answer, in order.
+pub fn actions(events: &Value) -> Vec<String> {
+    events["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["action"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A configured user whose bearer token is `token` (stored hashed, as in `kefu.toml`).
+pub fn user(name: &str, role: kefu::drafts::Role, token: &str) -> kefu::config::UserConfig {
+    kefu::config::UserConfig {
+        name: name.into(),
+        role,
+        token_sha256: kefu::auth::hash_token(token),
     }
 }

@@ -91,3 +91,22 @@ pub async fn wait_output(mut child: std::process::Child) -> std::process::Output
     .await
     .unwrap()
 }
+
+/// 40 distinct FAQ questions (8 products × 5 aspects) for the bulk-run process tests.
+pub fn faq_questions() -> Vec<String> {
+    const PRODUCTS: [&str; 8] = [
+        "空气炸锅",
+        "电饭煲",
+        "破壁机",
+        "电水壶",
+        "加湿器",
+        "吸尘器",
+        "电风扇",
+        "咖啡机",
+    ];
+    const ASPECTS: [&str; 5] = ["保修", "清洗", "噪音", "耗电", "包装"];
+    PRODUCTS
+        .iter()
+        .flat_map(|p| ASPECTS.iter().map(move |a| format!("{p}的{a}怎么样")))
+        .collect()
+}
