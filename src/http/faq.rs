@@ -99,18 +99,19 @@ async fn create(
     request: Request,
 ) -> Result<Response, ApiError> {
     require(&actor, ROLES)?;
-    let mut content_type = headers
+    // What tells the upload's format: the content type, or for a form upload the file's name.
+    let mut format_hint = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
     let mut file_name = None;
-    let body = if content_type.starts_with("multipart/form-data") {
+    let body = if format_hint.starts_with("multipart/form-data") {
         let form = Multipart::from_request(request, &())
             .await
             .map_err(|e| unreadable_body(e.status(), "the multipart upload", e.body_text()))?;
         let (name, bytes) = uploaded_file(form).await?;
-        content_type = name.to_ascii_lowercase();
+        format_hint = name.to_ascii_lowercase();
         file_name = Some(name);
         bytes
     } else {
@@ -118,7 +119,7 @@ async fn create(
             .await
             .map_err(|e| unreadable_body(e.status(), "the upload", e.body_text()))?
     };
-    let (questions, source) = if content_type.starts_with("application/json") {
+    let (questions, source) = if format_hint.starts_with("application/json") {
         let upload: JsonUpload = serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -150,7 +151,7 @@ async fn create(
         }
         (qs, upload.source.unwrap_or_else(|| "upload.json".into()))
     } else {
-        let format = Format::guess(&content_type);
+        let format = Format::guess(&format_hint);
         let label = file_name.as_deref().unwrap_or("the upload");
         let qs = faq::input::parse(label, &body, format).map_err(FaqError::from)?;
         let name = match format {
