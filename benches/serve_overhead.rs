@@ -1,8 +1,15 @@
 //! Overhead of `kefu serve`: the real binary runs as a child process against the in-process fake
 //! provider, and this process drives `POST /v1/suggest` with `"stream": true` over HTTP. In the
 //! same run, alternating round by round, it calls the fake directly with the same prompt and
-//! the same HTTP client stack (reqwest, the same SSE splitter), at 1 and at 100 concurrent
-//! requests.
+//! the same HTTP client stack (reqwest, the same SSE splitter).
+//!
+//! Three loads:
+//! - **1**: one request at a time, the provider answering in ~60 ms (12 chunks 5 ms apart);
+//! - **100 released together**: rounds of 100 requests sent in the same instant, same answer;
+//! - **100 held**: 100 streams open at all times for 20 s per path and round, each starting its
+//!   next request when the previous ended, the provider answering like a hosted model (40
+//!   chunks 50 ms apart, 2 s); the streams start 20 ms apart, as a team of agents spreads its
+//!   clicks. This is "100 concurrent streams" in steady state.
 //!
 //! Per request it measures time to the first `delta` (direct: first content chunk) and to the
 //! `draft` event (direct: `[DONE]`), and, from the fake's own timestamps, when the provider got
@@ -21,6 +28,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -376,36 +384,161 @@ fn config_file(dir: &Path, fake: &FakeProvider) -> PathBuf {
     file
 }
 
+/// Both ways to the provider, with what a request needs; cheap to clone into tasks.
+#[derive(Clone)]
+struct Paths {
+    kefu_client: reqwest::Client,
+    kefu_url: Arc<str>,
+    direct_client: reqwest::Client,
+    direct_url: Arc<str>,
+    /// The body kefu sent the provider for the bench chat, replayed by the direct path.
+    template: Arc<str>,
+    next_tag: Arc<AtomicU64>,
+}
+
+impl Paths {
+    fn tag(&self) -> String {
+        let n = self.next_tag.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("BENCH-{n:08}")
+    }
+
+    async fn call(self, path: usize) -> Sample {
+        let tag = self.tag();
+        if path == DIRECT {
+            direct(self.direct_client, self.direct_url, self.template, tag).await
+        } else {
+            via_kefu(self.kefu_client, self.kefu_url, tag).await
+        }
+    }
+
+    /// `n` requests released together.
+    async fn burst(&self, path: usize, n: usize) -> Vec<Sample> {
+        let batch: Vec<_> = (0..n)
+            .map(|_| tokio::spawn(self.clone().call(path)))
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for t in batch {
+            out.push(t.await.expect("request task"));
+        }
+        out
+    }
+
+    /// `n` streams held open for `hold`: each stream starts its next request as soon as the
+    /// previous one ended, and the streams start `spread / n` apart, so arrivals are spread the
+    /// way a team of agents spreads them. Requests started after `hold` are not made.
+    async fn held(&self, path: usize, n: usize, hold: Duration, spread: Duration) -> Vec<Sample> {
+        let start = Instant::now();
+        let streams: Vec<_> = (0..n)
+            .map(|i| {
+                let paths = self.clone();
+                let offset = spread.mul_f64(i as f64 / n as f64);
+                tokio::spawn(async move {
+                    tokio::time::sleep(offset).await;
+                    let mut out = Vec::new();
+                    while start.elapsed() < hold {
+                        out.push(paths.clone().call(path).await);
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in streams {
+            out.extend(t.await.expect("stream task"));
+        }
+        out
+    }
+}
+
+/// How the requests of one measured level arrive.
+#[derive(Clone, Copy)]
+enum Load {
+    /// Rounds of `n` requests released together, each answered in ~60 ms.
+    Burst { n: usize, rounds: usize },
+    /// `n` streams held for `secs` per path and round, each answered like a model streams.
+    Held { n: usize, secs: u64, rounds: usize },
+}
+
+impl Load {
+    fn label(&self) -> String {
+        match self {
+            Load::Burst { n: 1, .. } => "1".into(),
+            Load::Burst { n, .. } => format!("{n} released together"),
+            Load::Held { n, .. } => format!("{n} held"),
+        }
+    }
+}
+
+/// The provider's answer in the burst levels: 12 chunks 5 ms apart, as in
+/// benches/llm_gateway.rs, a ~60 ms answer, short enough to expose per-request overhead.
+fn short_answer() -> Behaviour {
+    Behaviour::OkStream {
+        chunks: (0..12).map(|i| format!("第{i}段回复，")).collect(),
+        delay: Duration::from_millis(5),
+    }
+}
+
+/// The provider's answer with held streams: 40 chunks 50 ms apart, a 2-second answer at the
+/// pace a hosted model streams a short reply (each chunk a few characters).
+fn model_answer() -> Behaviour {
+    Behaviour::OkStream {
+        chunks: (0..40).map(|i| format!("第{i}段，")).collect(),
+        delay: Duration::from_millis(50),
+    }
+}
+
+const MODEL_ANSWER_SECS: u64 = 2;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--streams=100` measures one concurrency only; `--rounds=N` overrides the round count
-    // (handy while profiling the server).
+    // `--streams=1,100` picks the burst levels, `--held=100` the held ones (`--held=0`: none),
+    // `--rounds=N` overrides the round count and `--hold-secs=S` the hold (handy while
+    // profiling the server).
     let arg = |name: &str| {
         args.iter()
             .find_map(|a| a.strip_prefix(name).map(str::to_string))
     };
-    let levels: Vec<usize> = arg("--streams=")
-        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 100]);
+    let list = |v: String| -> Vec<usize> {
+        v.split(',')
+            .filter_map(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .collect()
+    };
+    let bursts: Vec<usize> = arg("--streams=").map(list).unwrap_or_else(|| vec![1, 100]);
+    let helds: Vec<usize> = arg("--held=").map(list).unwrap_or_else(|| vec![100]);
     let rounds_override: Option<usize> = arg("--rounds=").and_then(|v| v.parse().ok());
+    let hold_secs: u64 = arg("--hold-secs=")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 6 } else { 20 });
+    let mut loads: Vec<Load> = bursts
+        .iter()
+        .map(|&n| Load::Burst {
+            n,
+            rounds: rounds_override.unwrap_or(match (quick, n) {
+                (true, 1) => 20,
+                (false, 1) => 200,
+                (true, _) => 2,
+                (false, _) => 10,
+            }),
+        })
+        .collect();
+    loads.extend(helds.iter().map(|&n| Load::Held {
+        n,
+        secs: hold_secs,
+        rounds: rounds_override.unwrap_or(if quick { 1 } else { 2 }),
+    }));
+
     let load_start = loadavg();
     let fake = FakeProvider::start().await;
-    // 12 chunks 5 ms apart, as in benches/llm_gateway.rs: a ~60 ms answer, short enough to
-    // expose per-request overhead.
-    fake.set_default(Behaviour::OkStream {
-        chunks: (0..12).map(|i| format!("第{i}段回复，")).collect(),
-        delay: Duration::from_millis(5),
-    });
+    fake.set_default(short_answer());
     let dir = tempfile::tempdir().expect("temp dir");
     let file = config_file(dir.path(), &fake);
     let kefu = start_kefu(&file, dir.path());
     let kefu_pid = kefu.child.id().to_string();
     let kefu_url: Arc<str> = format!("{}/v1/suggest", kefu.base).into();
-    let direct_url: Arc<str> = format!("{}/chat/completions", fake.base_url()).into();
     let kefu_client = reqwest::Client::new();
-    let direct_client = reqwest::Client::new();
 
     // The direct path replays the exact body kefu sent the provider for the same chat.
     via_kefu(
@@ -421,75 +554,57 @@ async fn main() {
         .map(|r| r.body.to_string())
         .expect("the warm-up request reached the fake")
         .into();
+    let paths = Paths {
+        kefu_client,
+        kefu_url,
+        direct_client: reqwest::Client::new(),
+        direct_url: format!("{}/chat/completions", fake.base_url()).into(),
+        template,
+        next_tag: Arc::new(AtomicU64::new(0)),
+    };
 
     println!("kefu serve: {KEFU} (pid {kefu_pid}), load average at start {load_start}");
     println!(
         "prompt sent to the provider: {} bytes of JSON",
-        template.len()
+        paths.template.len()
     );
-    let mut next_tag = 0u64;
-    let mut tag = || {
-        next_tag += 1;
-        format!("BENCH-{next_tag:08}")
-    };
     let mut results = Vec::new();
-    for concurrency in levels {
-        let rounds = rounds_override.unwrap_or(match (quick, concurrency) {
-            (true, 1) => 20,
-            (false, 1) => 200,
-            (true, _) => 2,
-            (false, _) => 10,
+    for load in loads {
+        let n = match load {
+            Load::Burst { n, .. } | Load::Held { n, .. } => n,
+        };
+        fake.set_default(match load {
+            Load::Burst { .. } => short_answer(),
+            Load::Held { .. } => model_answer(),
         });
         // Warm-up (connections, caches), not recorded.
         for _ in 0..2 {
-            let d: Vec<_> = (0..concurrency)
-                .map(|_| {
-                    tokio::spawn(direct(
-                        direct_client.clone(),
-                        direct_url.clone(),
-                        template.clone(),
-                        tag(),
-                    ))
-                })
-                .collect();
-            for t in d {
-                t.await.expect("direct task");
-            }
-            let k: Vec<_> = (0..concurrency)
-                .map(|_| tokio::spawn(via_kefu(kefu_client.clone(), kefu_url.clone(), tag())))
-                .collect();
-            for t in k {
-                t.await.expect("kefu task");
+            for path in [DIRECT, KEFU_PATH] {
+                paths.burst(path, n).await;
             }
         }
         let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
         let (mut kefu_cpu, mut own_cpu) = ([Duration::ZERO; 2], [Duration::ZERO; 2]);
+        let rounds = match load {
+            Load::Burst { rounds, .. } | Load::Held { rounds, .. } => rounds,
+        };
         // Alternate the two paths round by round so load changes hit both alike.
         for _ in 0..rounds {
             for path in [DIRECT, KEFU_PATH] {
                 let (k0, o0) = (cpu_time(&kefu_pid), cpu_time("self"));
-                let batch: Vec<_> = (0..concurrency)
-                    .map(|_| {
-                        if path == DIRECT {
-                            tokio::spawn(direct(
-                                direct_client.clone(),
-                                direct_url.clone(),
-                                template.clone(),
-                                tag(),
-                            ))
-                        } else {
-                            tokio::spawn(via_kefu(kefu_client.clone(), kefu_url.clone(), tag()))
-                        }
-                    })
-                    .collect();
-                for t in batch {
-                    samples[path].push(t.await.expect("request task"));
-                }
+                let got = match load {
+                    Load::Burst { n, .. } => paths.burst(path, n).await,
+                    Load::Held { n, secs, .. } => {
+                        let spread = Duration::from_secs(MODEL_ANSWER_SECS);
+                        paths.held(path, n, Duration::from_secs(secs), spread).await
+                    }
+                };
                 let (k1, o1) = (cpu_time(&kefu_pid), cpu_time("self"));
                 if let (Some(k0), Some(o0), Some(k1), Some(o1)) = (k0, o0, k1, o1) {
                     kefu_cpu[path] += k1 - k0;
                     own_cpu[path] += o1 - o0;
                 }
+                samples[path].extend(got);
             }
         }
         let recorded = fake.requests();
@@ -505,7 +620,7 @@ async fn main() {
             m.own_cpu_ms = ms(own_cpu[path]) / s.len() as f64;
             per_path.push(m);
         }
-        results.push((concurrency, per_path));
+        results.push((load.label(), per_path));
     }
     let load_end = loadavg();
     report(&results);
@@ -514,7 +629,7 @@ async fn main() {
     drop(kefu);
 }
 
-fn report(results: &[(usize, Vec<Measured>)]) {
+fn report(results: &[(String, Vec<Measured>)]) {
     println!();
     println!("Latency as the client sees it (p50 / p99, ms):");
     println!();
