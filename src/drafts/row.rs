@@ -2,8 +2,9 @@
 //! query built once with `$n` placeholders (both SQLite and PostgreSQL accept them).
 
 use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::audit::EventFilter;
+use super::audit::{EventFilter, RawEvent};
 use super::{Approval, Draft, NewDraft, Status, StoreError};
 
 pub(crate) const DRAFT_COLUMNS: &str = "id, status, agent, created_at, updated_at, expires_at, \
@@ -26,6 +27,67 @@ pub(crate) struct DraftRow {
     pub reason: Option<String>,
     pub required_approvals: i64,
     pub approvals: String,
+}
+
+/// A column type both backends decode the same way.
+pub(crate) trait Column<'r, R: Row>: Decode<'r, R::Database> + Type<R::Database> {}
+impl<'r, R: Row, T: Decode<'r, R::Database> + Type<R::Database>> Column<'r, R> for T {}
+
+/// How a backend reads a time column (SQLite stores RFC 3339 text, PostgreSQL `timestamptz`).
+pub(crate) type ReadTime<R> = fn(&R, &str) -> Result<DateTime<Utc>, StoreError>;
+
+pub(crate) fn db(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Db(format!("{what}: {e}"))
+}
+
+/// A `drafts` row of either backend, selected with [`DRAFT_COLUMNS`].
+pub(crate) fn draft_from<R>(row: &R, time: ReadTime<R>) -> Result<Draft, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Column<'r, R>,
+    for<'r> Option<String>: Column<'r, R>,
+    for<'r> i64: Column<'r, R>,
+{
+    let get = db("reading a draft");
+    DraftRow {
+        id: row.try_get("id").map_err(&get)?,
+        status: row.try_get("status").map_err(&get)?,
+        agent: row.try_get("agent").map_err(&get)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+        expires_at: time(row, "expires_at")?,
+        suggestion: row.try_get("suggestion").map_err(&get)?,
+        final_text: row.try_get("final_text").map_err(&get)?,
+        decided_by: row.try_get("decided_by").map_err(&get)?,
+        reason: row.try_get("reason").map_err(&get)?,
+        required_approvals: row.try_get("required_approvals").map_err(&get)?,
+        approvals: row.try_get("approvals").map_err(&get)?,
+    }
+    .into_draft()
+}
+
+/// An `audit_events` row of either backend, selected with [`EVENT_COLUMNS`].
+pub(crate) fn event_from<R>(row: &R, time: ReadTime<R>) -> Result<RawEvent, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Column<'r, R>,
+    for<'r> Option<String>: Column<'r, R>,
+    for<'r> i64: Column<'r, R>,
+{
+    let get = db("reading an audit event");
+    Ok(RawEvent {
+        seq: row.try_get("seq").map_err(&get)?,
+        at: time(row, "at")?,
+        actor: row.try_get("actor").map_err(&get)?,
+        role: row.try_get("role").map_err(&get)?,
+        action: row.try_get("action").map_err(&get)?,
+        draft_id: row.try_get("draft_id").map_err(&get)?,
+        payload: row.try_get("payload").map_err(&get)?,
+        prev_hash: row.try_get("prev_hash").map_err(&get)?,
+        hash: row.try_get("hash").map_err(&get)?,
+    })
 }
 
 impl DraftRow {

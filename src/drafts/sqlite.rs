@@ -14,12 +14,8 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::audit::{fmt_time, parse_time, EventFilter, RawEvent};
 use super::ops::{Begin, Head, WriteTx};
-use super::row::{self, Dialect, DraftRow, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
+use super::row::{self, db, Dialect, Param, DRAFT_COLUMNS, EVENT_COLUMNS};
 use super::{Draft, StoreError};
-
-fn db(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::Db(format!("{what}: {e}"))
-}
 
 fn time(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
     let s: String = row.try_get(col).map_err(db("reading a time"))?;
@@ -31,37 +27,11 @@ fn time(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
 }
 
 fn draft_row(row: &SqliteRow) -> Result<Draft, StoreError> {
-    let get = db("reading a draft");
-    DraftRow {
-        id: row.try_get("id").map_err(&get)?,
-        status: row.try_get("status").map_err(&get)?,
-        agent: row.try_get("agent").map_err(&get)?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-        expires_at: time(row, "expires_at")?,
-        suggestion: row.try_get("suggestion").map_err(&get)?,
-        final_text: row.try_get("final_text").map_err(&get)?,
-        decided_by: row.try_get("decided_by").map_err(&get)?,
-        reason: row.try_get("reason").map_err(&get)?,
-        required_approvals: row.try_get("required_approvals").map_err(&get)?,
-        approvals: row.try_get("approvals").map_err(&get)?,
-    }
-    .into_draft()
+    row::draft_from(row, time)
 }
 
 fn event_row(row: &SqliteRow) -> Result<RawEvent, StoreError> {
-    let get = db("reading an audit event");
-    Ok(RawEvent {
-        seq: row.try_get("seq").map_err(&get)?,
-        at: time(row, "at")?,
-        actor: row.try_get("actor").map_err(&get)?,
-        role: row.try_get("role").map_err(&get)?,
-        action: row.try_get("action").map_err(&get)?,
-        draft_id: row.try_get("draft_id").map_err(&get)?,
-        payload: row.try_get("payload").map_err(&get)?,
-        prev_hash: row.try_get("prev_hash").map_err(&get)?,
-        hash: row.try_get("hash").map_err(&get)?,
-    })
+    row::event_from(row, time)
 }
 
 const DIALECT: Dialect = Dialect {
