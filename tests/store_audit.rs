@@ -42,6 +42,17 @@ async fn five_events(db: &TestDb) {
     .unwrap();
 }
 
+/// [`five_events`], then `statements` run behind the store's back (the append-only guard
+/// dropped, each statement changing one row), then verification.
+async fn tampered(db: &TestDb, statements: &[&str]) -> kefu::drafts::VerifyReport {
+    five_events(db).await;
+    db.raw(db.drop_guard_sql()).await.unwrap();
+    for sql in statements {
+        assert_eq!(db.raw(sql).await.unwrap(), 1, "{sql}");
+    }
+    db.store.verify().await.unwrap()
+}
+
 store_test!(intact_chain_verifies, no_tune, |db: TestDb| async move {
     let r = db.store.verify().await.unwrap();
     assert!(r.ok && r.events == 0, "empty chain: {r:?}");
@@ -80,14 +91,7 @@ store_test!(
     verify_names_an_altered_event,
     no_tune,
     |db: TestDb| async move {
-        five_events(&db).await;
-        db.raw(db.drop_guard_sql()).await.unwrap();
-        let n = db
-        .raw("UPDATE audit_events SET payload = replace(payload, '包邮', '不包邮') WHERE seq = 2")
-        .await
-        .unwrap();
-        assert_eq!(n, 1);
-        let r = db.store.verify().await.unwrap();
+        let r = tampered(&db, &["UPDATE audit_events SET payload = replace(payload, '包邮', '不包邮') WHERE seq = 2"]).await;
         assert!(!r.ok);
         assert_eq!(r.first_bad_seq, Some(2));
         assert_eq!(r.problem, Some(VerifyProblem::Altered));
@@ -100,12 +104,11 @@ store_test!(
     verify_names_an_altered_actor,
     no_tune,
     |db: TestDb| async move {
-        five_events(&db).await;
-        db.raw(db.drop_guard_sql()).await.unwrap();
-        db.raw("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4")
-            .await
-            .unwrap();
-        let r = db.store.verify().await.unwrap();
+        let r = tampered(
+            &db,
+            &["UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4"],
+        )
+        .await;
         assert_eq!((r.ok, r.first_bad_seq), (false, Some(4)));
         db.finish().await;
     }
@@ -115,12 +118,7 @@ store_test!(
     verify_names_a_deleted_event,
     no_tune,
     |db: TestDb| async move {
-        five_events(&db).await;
-        db.raw(db.drop_guard_sql()).await.unwrap();
-        db.raw("DELETE FROM audit_events WHERE seq = 3")
-            .await
-            .unwrap();
-        let r = db.store.verify().await.unwrap();
+        let r = tampered(&db, &["DELETE FROM audit_events WHERE seq = 3"]).await;
         assert_eq!(r.first_bad_seq, Some(3));
         assert_eq!(r.problem, Some(VerifyProblem::Missing { expected: 3 }));
         db.finish().await;
@@ -131,12 +129,7 @@ store_test!(
     verify_names_a_deleted_tail,
     no_tune,
     |db: TestDb| async move {
-        five_events(&db).await;
-        db.raw(db.drop_guard_sql()).await.unwrap();
-        db.raw("DELETE FROM audit_events WHERE seq = 5")
-            .await
-            .unwrap();
-        let r = db.store.verify().await.unwrap();
+        let r = tampered(&db, &["DELETE FROM audit_events WHERE seq = 5"]).await;
         assert_eq!(r.first_bad_seq, Some(5));
         assert_eq!(r.problem, Some(VerifyProblem::TailMissing { head_seq: 5 }));
         db.finish().await;
@@ -147,19 +140,16 @@ store_test!(
     verify_names_reordered_events,
     no_tune,
     |db: TestDb| async move {
-        five_events(&db).await;
-        db.raw(db.drop_guard_sql()).await.unwrap();
         // swap the seq numbers of events 2 and 3
-        db.raw("UPDATE audit_events SET seq = 100 WHERE seq = 2")
-            .await
-            .unwrap();
-        db.raw("UPDATE audit_events SET seq = 2 WHERE seq = 3")
-            .await
-            .unwrap();
-        db.raw("UPDATE audit_events SET seq = 3 WHERE seq = 100")
-            .await
-            .unwrap();
-        let r = db.store.verify().await.unwrap();
+        let r = tampered(
+            &db,
+            &[
+                "UPDATE audit_events SET seq = 100 WHERE seq = 2",
+                "UPDATE audit_events SET seq = 2 WHERE seq = 3",
+                "UPDATE audit_events SET seq = 3 WHERE seq = 100",
+            ],
+        )
+        .await;
         assert!(!r.ok);
         assert_eq!(r.first_bad_seq, Some(2), "{r:?}");
         db.finish().await;
