@@ -403,6 +403,50 @@ fn colloquial_answerable_questions_are_still_answered() {
     }
 }
 
+/// Issue 3: a character picked by sound with a pinyin input method (飘 for 票, 秀 for 修) is
+/// read as the knowledge's word; real words and ordinary text are left alone.
+#[test]
+fn homophone_typos_are_read_as_the_knowledge_word() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let (plain, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            homophones: false,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    let has = |kb: &KnowledgeBase, q: &str, word: &str| {
+        kb.query_terms(&ask(q))
+            .iter()
+            .flatten()
+            .any(|(t, _)| t == word)
+    };
+    for (q, word, want) in [
+        ("下单了 能给个发飘吗", "发票", "policies/invoice"),
+        ("买了半年坏了 还在保秀期不", "保修", "policies/warranty"),
+    ] {
+        assert!(has(&kb, q, word), "{q}: {:?}", kb.query_terms(&ask(q)));
+        assert!(!has(&plain, q, word), "{q} without homophones");
+        let r = kb.search(&ask(q)).unwrap();
+        assert!(
+            r.hits.iter().take(3).any(|h| h.doc_id == want),
+            "{q}: want {want} in the top 3, got {:?}",
+            ids(&r)
+        );
+    }
+    // 买完 sounds like 卖完 (a lexicon word) but is not repaired: the knowledge never uses 卖完.
+    for (q, word) in [("刚买完就降价了", "卖完"), ("退换货要多久", "退货")] {
+        let terms = kb.query_terms(&ask(q));
+        let own: Vec<&str> = terms
+            .iter()
+            .filter_map(|c| c.first())
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert!(!own.contains(&word), "{q}: {own:?}");
+    }
+}
+
 #[test]
 fn two_pass_search_ranks_like_one_pass_with_every_term() {
     let (two, _) = KnowledgeBase::open(&demo()).unwrap();

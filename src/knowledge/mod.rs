@@ -22,6 +22,7 @@
 //! `expired` and down-weighted so it ranks below current snippets of similar relevance.
 
 pub mod eval;
+mod homophone;
 mod index;
 pub mod load;
 mod query;
@@ -152,6 +153,9 @@ pub struct SearchOptions {
     pub lexicon: bool,
     /// Colloquial normalization, chit-chat removal and stop words.
     pub understand: bool,
+    /// Repair homophone typos by sound against the shop's vocabulary (发活 → 发货; needs
+    /// `understand`).
+    pub homophones: bool,
     /// Character bigram fields (typos, nicknames, words jieba splits differently).
     pub grams: bool,
     /// Index titles and tags (else body text only).
@@ -205,6 +209,7 @@ impl Default for SearchOptions {
             synonyms: true,
             lexicon: true,
             understand: true,
+            homophones: true,
             grams: true,
             titles: true,
             query_search_mode: true,
@@ -237,6 +242,7 @@ impl SearchOptions {
             synonyms: false,
             lexicon: false,
             understand: false,
+            homophones: false,
             grams: false,
             titles: false,
             query_search_mode: true,

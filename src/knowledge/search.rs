@@ -13,6 +13,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Term};
 
+use super::homophone::Homophones;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
@@ -58,6 +59,8 @@ pub struct Inner {
     jieba: Arc<Jieba>,
     lang: QueryLanguage,
     synonyms: Synonyms,
+    /// The shop's vocabulary by sound (homophone typos).
+    homophones: Homophones,
     built: Built,
     options: SearchOptions,
     /// Words of the shop's domain: dictionary, synonym groups, titles and tags.
@@ -110,22 +113,23 @@ impl Inner {
             }
         }
         let mut domain: HashSet<String> = HashSet::new();
+        // Domain words in a stable order, the shop's own first (homophone repair prefers them).
+        let mut vocabulary: Vec<String> = Vec::new();
         if options.understand {
-            for w in core_words() {
-                domain.insert(normalize(w));
-            }
             for line in dict.unwrap_or("").lines() {
                 if let Some(w) = line
                     .split_whitespace()
                     .next()
                     .filter(|w| !w.starts_with('#'))
                 {
-                    domain.insert(normalize(w));
+                    vocabulary.push(normalize(w));
                 }
             }
+            vocabulary.extend(core_words().iter().map(|w| normalize(w)));
             for group in synonyms.groups() {
-                domain.extend(group.iter().cloned());
+                vocabulary.extend(group.iter().cloned());
             }
+            domain.extend(vocabulary.iter().cloned());
             for s in &snippets {
                 for tag in &s.tags {
                     domain.insert(normalize(tag));
@@ -190,6 +194,28 @@ impl Inner {
                 }
             }
         }
+        let homophones = if options.understand && options.homophones {
+            // Only words the knowledge uses: repairing toward a word no snippet holds finds
+            // nothing and risks chance homophones (买完 → 卖完).
+            let lang = QueryLanguage::new();
+            let f = &built.fields;
+            let used = |w: &str| {
+                [f.body_words, f.title_words].into_iter().any(|field| {
+                    built
+                        .searcher
+                        .doc_freq(&Term::from_field_text(field, w))
+                        .is_ok_and(|n| n > 0)
+                })
+            };
+            Homophones::new(
+                vocabulary
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|w| !lang.is_general(w) && used(w)),
+            )
+        } else {
+            Homophones::default()
+        };
         Ok(Inner {
             snippets,
             report,
@@ -197,6 +223,7 @@ impl Inner {
             jieba,
             lang: QueryLanguage::new(),
             synonyms,
+            homophones,
             built,
             options,
             domain,
@@ -320,6 +347,7 @@ impl Inner {
             &req.turns,
             &self.jieba,
             &self.lang,
+            &self.homophones,
             &self.synonyms,
             &self.member_words,
             &self.options,
@@ -365,7 +393,8 @@ impl Inner {
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self.candidates(req, today, &terms, limit)?;
         let mut hits = Vec::with_capacity(top.len());
-        for (score, s) in top {
+        for (score, i) in top {
+            let s = &self.snippets[i];
             let expired = s.valid_to.is_some_and(|to| to < today);
             let mut score = score;
             if expired {
@@ -421,20 +450,22 @@ impl Inner {
         today: NaiveDate,
         terms: &[(Term, f32)],
         limit: usize,
-    ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+    ) -> Result<Vec<(f32, usize)>, KnowledgeError> {
         let searcher = &self.built.searcher;
         let first = self.first_pass(terms);
         if first.is_empty() {
             return Ok(Vec::new());
         }
         let pruned = first.len() < terms.len();
-        let snippet = |addr: DocAddress| {
+        let snippet_index = |addr: DocAddress| {
             self.built
                 .ords
                 .get(addr.segment_ord as usize)
                 .and_then(|seg| seg.get(addr.doc_id as usize))
-                .and_then(|&o| self.snippets.get(o as usize))
+                .map(|&o| o as usize)
+                .filter(|&o| o < self.snippets.len())
         };
+        let snippet = |addr: DocAddress| snippet_index(addr).map(|o| &self.snippets[o]);
         let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
             searcher
                 .search(q, &TopDocs::with_limit(n).order_by_score())
@@ -468,7 +499,7 @@ impl Inner {
         };
         Ok(top
             .into_iter()
-            .filter_map(|(score, a)| snippet(a).map(|s| (score, s)))
+            .filter_map(|(score, a)| snippet_index(a).map(|i| (score, i)))
             .collect())
     }
 
