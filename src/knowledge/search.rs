@@ -71,6 +71,9 @@ pub struct Inner {
     product_words: HashSet<String>,
     /// Word tokens of each synonym member, as queries tokenize them.
     member_words: HashMap<String, Vec<String>>,
+    /// Each snippet's title and text, normalized, for the coverage re-ranking (once per load,
+    /// not once per candidate of every query).
+    texts: Vec<String>,
 }
 
 impl Inner {
@@ -216,7 +219,12 @@ impl Inner {
         } else {
             Homophones::default()
         };
+        let texts = snippets
+            .iter()
+            .map(|s| normalize(&format!("{} {}", s.title, s.text)))
+            .collect();
         Ok(Inner {
+            texts,
             snippets,
             report,
             version,
@@ -402,8 +410,7 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let text = normalize(&format!("{} {}", s.title, s.text));
-                let cov = coverage(&analyzed, &text);
+                let cov = coverage(&analyzed, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
