@@ -447,6 +447,32 @@ fn homophone_typos_are_read_as_the_knowledge_word() {
     }
 }
 
+/// Issue 3: a word the knowledge never uses (茶垢) falls back to its characters, so 垢 still
+/// finds the descaling section (水垢); without the fallback nothing matches at all.
+#[test]
+fn words_the_knowledge_never_uses_fall_back_to_their_characters() {
+    let q = "壶里一层茶垢咋弄";
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let r = kb.search(&ask(q)).unwrap();
+    assert!(
+        ids(&r)
+            .iter()
+            .take(5)
+            .any(|id| *id == "policies/installation#3"),
+        "{:?}",
+        ids(&r)
+    );
+    let (plain, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            oov_chars: 0.0,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(plain.search(&ask(q)).unwrap().hits.is_empty());
+}
+
 #[test]
 fn two_pass_search_ranks_like_one_pass_with_every_term() {
     let (two, _) = KnowledgeBase::open(&demo()).unwrap();

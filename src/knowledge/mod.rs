@@ -187,6 +187,9 @@ pub struct SearchOptions {
     pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
+    /// Weight of each character of a query word the knowledge never uses (芯子 → 芯, matched
+    /// inside 滤芯 by the n-gram field), relative to the word (0 disables).
+    pub oov_chars: f32,
     /// Weight of a product name (a word of a product's title or tags) when the query also holds
     /// another domain concept: the name says which product, the other words what is asked.
     pub object_weight: f32,
@@ -225,6 +228,7 @@ impl Default for SearchOptions {
             rerank_depth: 30,
             coverage_rerank: 1.0,
             expired_penalty: 0.5,
+            oov_chars: 0.5,
             object_weight: 0.5,
             sku_boost: 1.3,
             no_answer_coverage: 0.1,
@@ -258,6 +262,7 @@ impl SearchOptions {
             rerank_depth: 0,
             coverage_rerank: 0.0,
             expired_penalty: 1.0,
+            oov_chars: 0.0,
             object_weight: 1.0,
             sku_boost: 1.0,
             no_answer_coverage: 0.0,

@@ -378,6 +378,34 @@ impl Inner {
                 }
             }
         }
+        if self.options.oov_chars > 0.0 && self.options.grams {
+            // A word the knowledge never uses finds nothing; its characters may (芯子 → 滤芯).
+            let mut extra: Vec<(String, f32)> = Vec::new();
+            for c in a.concepts.iter().filter(|c| !c.group) {
+                let Some((word, w)) = c.terms.first() else {
+                    continue;
+                };
+                if word.chars().count() < 2
+                    || !word.chars().all(|ch| ch > '\u{2e80}')
+                    || self.lang.is_general(word)
+                    || self.doc_freq(&c.terms) > 0
+                {
+                    continue;
+                }
+                for ch in word.chars() {
+                    let t = ch.to_string();
+                    if !self.lang.is_general(&t) {
+                        extra.push((t, w * self.options.oov_chars));
+                    }
+                }
+            }
+            for (t, w) in extra {
+                match a.grams.iter_mut().find(|(g, _)| *g == t) {
+                    Some(g) => g.1 = g.1.max(w),
+                    None => a.grams.push((t, w)),
+                }
+            }
+        }
         a
     }
 
