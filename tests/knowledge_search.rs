@@ -473,6 +473,27 @@ fn words_the_knowledge_never_uses_fall_back_to_their_characters() {
     assert!(plain.search(&ask(q)).unwrap().hits.is_empty());
 }
 
+/// Issue 3: no-answer detection reads the first few hits the prompt will see, not only the
+/// best-scored one. The campaign section that answers 暖手宝怎么抢 matches no domain word (暖手宝
+/// is in no synonym group or title); the coupon rules third (抢光) do, so the question is in scope.
+#[test]
+fn no_answer_reads_the_first_few_hits() {
+    let q = "暖手宝怎么抢";
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let r = kb.search(&ask(q)).unwrap();
+    assert!(!r.no_answer, "{:?}", ids(&r));
+    assert_eq!(ids(&r).first(), Some(&"campaigns/winter-2026#2"));
+    let (top_only, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            no_answer_depth: 1,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(top_only.search(&ask(q)).unwrap().no_answer);
+}
+
 #[test]
 fn two_pass_search_ranks_like_one_pass_with_every_term() {
     let (two, _) = KnowledgeBase::open(&demo()).unwrap();

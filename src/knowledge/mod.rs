@@ -12,8 +12,9 @@
 //! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover. `no_answer` when the best hit covers too little of the query's
-//! informative (IDF-weighted) concepts or matches no domain concept (see [`NoAnswerSignals`]).
+//! share of concepts they cover. `no_answer` when none of the first few hits both covers enough
+//! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
+//! [`NoAnswerSignals`]).
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
@@ -195,14 +196,17 @@ pub struct SearchOptions {
     pub object_weight: f32,
     /// Score factor of the product whose SKU is the request's SKU.
     pub sku_boost: f32,
-    /// `no_answer` when the best hit covers less than this share of the query's informative
+    /// A hit fails no-answer detection when it covers less than this share of the query's informative
     /// weight: its concepts weighted by IDF in the knowledge, time/count/filler words left out,
     /// words the knowledge never uses weighing most (0 disables: only an empty result is
     /// `no_answer`). See [`NoAnswerSignals`].
     pub no_answer_coverage: f32,
-    /// `no_answer` also when the best hit matches no domain concept (synonym group, dictionary
+    /// A hit also fails when it matches no domain concept (synonym group, dictionary
     /// word, title or tag word) and the request is not on a product's page.
     pub no_answer_needs_anchor: bool,
+    /// How many of the top hits no-answer detection reads: `no_answer` only when none of them
+    /// passes the two tests above.
+    pub no_answer_depth: usize,
 }
 
 impl Default for SearchOptions {
@@ -233,6 +237,7 @@ impl Default for SearchOptions {
             sku_boost: 1.3,
             no_answer_coverage: 0.1,
             no_answer_needs_anchor: true,
+            no_answer_depth: 3,
         }
     }
 }
@@ -267,6 +272,7 @@ impl SearchOptions {
             sku_boost: 1.0,
             no_answer_coverage: 0.0,
             no_answer_needs_anchor: false,
+            no_answer_depth: 1,
         }
     }
 }

@@ -678,9 +678,9 @@ impl Inner {
         Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
-    /// Whether the best hit fails to answer what the customer asked: it covers too little of
-    /// the query's informative (IDF-weighted, non-general) concepts, or it matches no domain
-    /// concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
+    /// Whether none of the first `no_answer_depth` hits answers what the customer asked: each
+    /// covers too little of the query's informative (IDF-weighted, non-general) concepts, or
+    /// matches no domain concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
     fn no_answer(&self, a: &Analyzed, req: &SearchRequest, hits: &[Hit]) -> bool {
         if hits.is_empty() {
             return true;
@@ -689,8 +689,14 @@ impl Inner {
         if o.no_answer_coverage <= 0.0 && !o.no_answer_needs_anchor {
             return false;
         }
-        let s = self.no_answer_signals(a, req, hits);
-        s.informative_coverage < o.no_answer_coverage || (o.no_answer_needs_anchor && !s.anchored)
+        // The prompt sees several hits: the question is answered when one of the first few
+        // covers it, not only the best-scored one.
+        let depth = o.no_answer_depth.clamp(1, hits.len());
+        (0..depth).all(|i| {
+            let s = self.no_answer_signals(a, req, &hits[i..]);
+            s.informative_coverage < o.no_answer_coverage
+                || (o.no_answer_needs_anchor && !s.anchored)
+        })
     }
 }
 
