@@ -221,7 +221,7 @@ impl Default for SearchOptions {
             titles: true,
             query_search_mode: true,
             hmm: false,
-            title_boost: 1.0,
+            title_boost: 1.5,
             body_boost: 1.0,
             gram_weight: 0.2,
             char_weight: 0.5,
