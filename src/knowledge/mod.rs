@@ -8,8 +8,10 @@
 //!
 //! Method (see [`SearchOptions`]): jieba (search mode, core e-commerce words plus the folder's
 //! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
-//! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
-//! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
+//! normalized (colloquial spellings, homophone typos repaired by pinyin, chit-chat, stop words),
+//! weighted by turn, and expanded with `synonyms.txt` and a built-in e-commerce lexicon into
+//! concepts (a word and its synonyms); a word the knowledge never uses also searches its
+//! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
 //! share of concepts they cover. `no_answer` when none of the first few hits both covers enough
