@@ -494,6 +494,48 @@ fn no_answer_reads_the_first_few_hits() {
     assert!(top_only.search(&ask(q)).unwrap().no_answer);
 }
 
+/// Issue 3: an expired campaign is ranked below current rules of the same topic, unless the
+/// customer names the campaign (六一八 → 618, in its title and no other document's title): then
+/// it is the topic. A word other titles share (大促 sits with 活动 in one synonym group) does not
+/// name it. The hit stays marked expired either way.
+#[test]
+fn naming_an_expired_campaign_lifts_its_penalty() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let (always, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            expired_named: false,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    let score = |kb: &KnowledgeBase, q: &str| {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        let h = r
+            .hits
+            .iter()
+            .find(|h| h.doc_id == "campaigns/618-2026")
+            .unwrap_or_else(|| panic!("{q}: no 618 hit in {:?}", ids(&r)));
+        assert!(h.expired);
+        (h.id.clone(), h.score)
+    };
+    let named = "六一八那会儿发的券现在还能用吗";
+    let (id, lifted) = score(&kb, named);
+    let (id2, penalized) = score(&always, named);
+    assert_eq!(id, id2);
+    assert!(
+        (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
+        "{lifted} vs {penalized}"
+    );
+    let generic = "大促期间多久发货";
+    assert_eq!(score(&kb, generic), score(&always, generic));
+}
+
 #[test]
 fn two_pass_search_ranks_like_one_pass_with_every_term() {
     let (two, _) = KnowledgeBase::open(&demo()).unwrap();

@@ -22,7 +22,8 @@
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
 //! products are never restricted (customers compare models) but the page's own product is
 //! boosted. Dates: before `valid_from` never shown; after `valid_to` still shown, marked
-//! `expired` and down-weighted so it ranks below current snippets of similar relevance.
+//! `expired` and down-weighted so it ranks below current snippets of similar relevance, unless
+//! the query names it (a concept in its title and no other document's title: 618).
 
 pub mod eval;
 mod homophone;
@@ -190,6 +191,9 @@ pub struct SearchOptions {
     pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
+    /// No expired penalty when the query names the expired snippet by a title word that no
+    /// current candidate's title holds (a question about that campaign).
+    pub expired_named: bool,
     /// Weight of each character of a query word the knowledge never uses (芯子 → 芯, matched
     /// inside 滤芯 by the n-gram field), relative to the word (0 disables).
     pub oov_chars: f32,
@@ -234,6 +238,7 @@ impl Default for SearchOptions {
             rerank_depth: 30,
             coverage_rerank: 1.0,
             expired_penalty: 0.5,
+            expired_named: true,
             oov_chars: 0.5,
             object_weight: 0.5,
             sku_boost: 1.3,
@@ -269,6 +274,7 @@ impl SearchOptions {
             rerank_depth: 0,
             coverage_rerank: 0.0,
             expired_penalty: 1.0,
+            expired_named: false,
             oov_chars: 0.0,
             object_weight: 1.0,
             sku_boost: 1.0,

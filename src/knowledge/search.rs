@@ -74,6 +74,10 @@ pub struct Inner {
     /// Each snippet's title and text, normalized, for the coverage re-ranking (once per load,
     /// not once per candidate of every query).
     texts: Vec<String>,
+    /// Each snippet's title, normalized.
+    titles: Vec<String>,
+    /// Snippets per document.
+    doc_sizes: HashMap<String, u64>,
 }
 
 impl Inner {
@@ -223,8 +227,15 @@ impl Inner {
             .iter()
             .map(|s| normalize(&format!("{} {}", s.title, s.text)))
             .collect();
+        let titles = snippets.iter().map(|s| normalize(&s.title)).collect();
+        let mut doc_sizes: HashMap<String, u64> = HashMap::new();
+        for s in &snippets {
+            *doc_sizes.entry(s.doc_id.clone()).or_insert(0) += 1;
+        }
         Ok(Inner {
+            doc_sizes,
             texts,
+            titles,
             snippets,
             report,
             version,
@@ -253,6 +264,14 @@ impl Inner {
     /// The no-answer signals of `hits` (the response to `req`).
     pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
         self.no_answer_signals(&self.analyze(req), req, hits)
+    }
+
+    /// Snippets whose title holds `term` as a word.
+    fn title_df(&self, term: &str) -> u64 {
+        self.built
+            .searcher
+            .doc_freq(&Term::from_field_text(self.built.fields.title_words, term))
+            .unwrap_or(0)
     }
 
     /// Documents holding any of `terms` as a word (body or title), at most: the largest
@@ -428,12 +447,30 @@ impl Inner {
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self.candidates(req, today, &terms, limit)?;
+        let is_expired = |i: usize| self.snippets[i].valid_to.is_some_and(|to| to < today);
+        // A query that names an expired snippet's document by a concept found in its title and
+        // in no other document's title (618 → 2026年618大促活动规则) asks about that campaign: it
+        // is the topic, not an old rule of it. A concept with a word in other titles too (活动)
+        // does not name it.
+        let named = |i: usize| {
+            let own = self
+                .doc_sizes
+                .get(&self.snippets[i].doc_id)
+                .copied()
+                .unwrap_or(1);
+            analyzed.concepts.iter().any(|c| {
+                c.terms
+                    .iter()
+                    .any(|(t, _)| t.chars().count() >= 2 && self.titles[i].contains(t.as_str()))
+                    && c.terms.iter().all(|(t, _)| self.title_df(t) <= own)
+            })
+        };
         let mut hits = Vec::with_capacity(top.len());
-        for (score, i) in top {
+        for &(score, i) in &top {
             let s = &self.snippets[i];
-            let expired = s.valid_to.is_some_and(|to| to < today);
+            let expired = is_expired(i);
             let mut score = score;
-            if expired {
+            if expired && !(self.options.expired_named && named(i)) {
                 score *= self.options.expired_penalty;
             }
             if self.options.coverage_rerank > 0.0 {
