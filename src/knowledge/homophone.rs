@@ -1,10 +1,11 @@
 //! Homophone typos repaired by sound.
 //!
 //! Customers type with pinyin input methods and often pick a wrong character of the same sound
-//! (发活 for 发货, 推款 for 退款, 斗音 for 抖音). A stretch of the query that the dictionary does not
-//! know as a word, that sounds exactly like a word of the shop's vocabulary (tones ignored) and
-//! shares at least one character with it at the same place, is read as that word. Real words are
-//! never rewritten (订金 stays 订金): their meaning is the synonyms' business.
+//! (发活 for 发货, 推款 for 退款, 斗音 for 抖音). A stretch of the query that is not a common word,
+//! sounds exactly like a word the knowledge uses (tones ignored) and shares at least one character
+//! with it at the same place, is read as that word. Common words and the knowledge's own words are
+//! never rewritten: their meaning is the synonyms' business (a rare one such as 订金 is read as
+//! 定金 when the knowledge writes only 定金).
 
 use std::collections::HashMap;
 
