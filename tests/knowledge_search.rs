@@ -403,6 +403,139 @@ fn colloquial_answerable_questions_are_still_answered() {
     }
 }
 
+/// Issue 3: a character picked by sound with a pinyin input method (飘 for 票, 秀 for 修) is
+/// read as the knowledge's word; real words and ordinary text are left alone.
+#[test]
+fn homophone_typos_are_read_as_the_knowledge_word() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let (plain, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            homophones: false,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    let has = |kb: &KnowledgeBase, q: &str, word: &str| {
+        kb.query_terms(&ask(q))
+            .iter()
+            .flatten()
+            .any(|(t, _)| t == word)
+    };
+    for (q, word, want) in [
+        ("下单了 能给个发飘吗", "发票", "policies/invoice"),
+        ("买了半年坏了 还在保秀期不", "保修", "policies/warranty"),
+    ] {
+        assert!(has(&kb, q, word), "{q}: {:?}", kb.query_terms(&ask(q)));
+        assert!(!has(&plain, q, word), "{q} without homophones");
+        let r = kb.search(&ask(q)).unwrap();
+        assert!(
+            r.hits.iter().take(3).any(|h| h.doc_id == want),
+            "{q}: want {want} in the top 3, got {:?}",
+            ids(&r)
+        );
+    }
+    // 买完 sounds like 卖完 (a lexicon word) but is not repaired: the knowledge never uses 卖完.
+    for (q, word) in [("刚买完就降价了", "卖完"), ("退换货要多久", "退货")] {
+        let terms = kb.query_terms(&ask(q));
+        let own: Vec<&str> = terms
+            .iter()
+            .filter_map(|c| c.first())
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert!(!own.contains(&word), "{q}: {own:?}");
+    }
+}
+
+/// Issue 3: a word the knowledge never uses (茶垢) falls back to its characters, so 垢 still
+/// finds the descaling section (水垢); without the fallback nothing matches at all.
+#[test]
+fn words_the_knowledge_never_uses_fall_back_to_their_characters() {
+    let q = "壶里一层茶垢咋弄";
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let r = kb.search(&ask(q)).unwrap();
+    assert!(
+        ids(&r)
+            .iter()
+            .take(5)
+            .any(|id| *id == "policies/installation#3"),
+        "{:?}",
+        ids(&r)
+    );
+    let (plain, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            oov_chars: 0.0,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(plain.search(&ask(q)).unwrap().hits.is_empty());
+}
+
+/// Issue 3: no-answer detection reads the first few hits the prompt will see, not only the
+/// best-scored one. The campaign section that answers 暖手宝怎么抢 matches no domain word (暖手宝
+/// is in no synonym group or title); the coupon rules third (抢光) do, so the question is in scope.
+#[test]
+fn no_answer_reads_the_first_few_hits() {
+    let q = "暖手宝怎么抢";
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let r = kb.search(&ask(q)).unwrap();
+    assert!(!r.no_answer, "{:?}", ids(&r));
+    assert_eq!(ids(&r).first(), Some(&"campaigns/winter-2026#2"));
+    let (top_only, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            no_answer_depth: 1,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(top_only.search(&ask(q)).unwrap().no_answer);
+}
+
+/// Issue 3: an expired campaign is ranked below current rules of the same topic, unless the
+/// customer names the campaign (六一八 → 618, in its title and no other document's title): then
+/// it is the topic. A word other titles share (大促 sits with 活动 in one synonym group) does not
+/// name it. The hit stays marked expired either way.
+#[test]
+fn naming_an_expired_campaign_lifts_its_penalty() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let (always, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            expired_named: false,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    let score = |kb: &KnowledgeBase, q: &str| {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        let h = r
+            .hits
+            .iter()
+            .find(|h| h.doc_id == "campaigns/618-2026")
+            .unwrap_or_else(|| panic!("{q}: no 618 hit in {:?}", ids(&r)));
+        assert!(h.expired);
+        (h.id.clone(), h.score)
+    };
+    let named = "六一八那会儿发的券现在还能用吗";
+    let (id, lifted) = score(&kb, named);
+    let (id2, penalized) = score(&always, named);
+    assert_eq!(id, id2);
+    assert!(
+        (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
+        "{lifted} vs {penalized}"
+    );
+    let generic = "大促期间多久发货";
+    assert_eq!(score(&kb, generic), score(&always, generic));
+}
+
 #[test]
 fn two_pass_search_ranks_like_one_pass_with_every_term() {
     let (two, _) = KnowledgeBase::open(&demo()).unwrap();

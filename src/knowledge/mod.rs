@@ -8,20 +8,25 @@
 //!
 //! Method (see [`SearchOptions`]): jieba (search mode, core e-commerce words plus the folder's
 //! `dict.txt`) over titles, tags and text, plus a character n-gram field; the conversation is
-//! normalized (colloquial spellings, chit-chat, stop words), weighted by turn, and expanded with
-//! `synonyms.txt` and a built-in e-commerce lexicon into concepts (a word and its synonyms).
+//! normalized (colloquial spellings, homophone typos repaired by pinyin, chit-chat, stop words),
+//! weighted by turn, and expanded with `synonyms.txt` and a built-in e-commerce lexicon into
+//! concepts (a word and its synonyms); a word the knowledge never uses also searches its
+//! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover. `no_answer` when the best hit covers too little of the query's
-//! informative (IDF-weighted) concepts or matches no domain concept (see [`NoAnswerSignals`]).
+//! share of concepts they cover. `no_answer` when none of the first few hits both covers enough
+//! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
+//! [`NoAnswerSignals`]).
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;
 //! products are never restricted (customers compare models) but the page's own product is
 //! boosted. Dates: before `valid_from` never shown; after `valid_to` still shown, marked
-//! `expired` and down-weighted so it ranks below current snippets of similar relevance.
+//! `expired` and down-weighted so it ranks below current snippets of similar relevance, unless
+//! the query names it (a concept in its title and no other document's title: 618).
 
 pub mod eval;
+mod homophone;
 mod index;
 pub mod load;
 mod query;
@@ -152,6 +157,9 @@ pub struct SearchOptions {
     pub lexicon: bool,
     /// Colloquial normalization, chit-chat removal and stop words.
     pub understand: bool,
+    /// Repair homophone typos by sound against the shop's vocabulary (发活 → 发货; needs
+    /// `understand`).
+    pub homophones: bool,
     /// Character bigram fields (typos, nicknames, words jieba splits differently).
     pub grams: bool,
     /// Index titles and tags (else body text only).
@@ -183,19 +191,28 @@ pub struct SearchOptions {
     pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
+    /// No expired penalty when the query names the expired snippet by a title word that no
+    /// current candidate's title holds (a question about that campaign).
+    pub expired_named: bool,
+    /// Weight of each character of a query word the knowledge never uses (芯子 → 芯, matched
+    /// inside 滤芯 by the n-gram field), relative to the word (0 disables).
+    pub oov_chars: f32,
     /// Weight of a product name (a word of a product's title or tags) when the query also holds
     /// another domain concept: the name says which product, the other words what is asked.
     pub object_weight: f32,
     /// Score factor of the product whose SKU is the request's SKU.
     pub sku_boost: f32,
-    /// `no_answer` when the best hit covers less than this share of the query's informative
+    /// A hit fails no-answer detection when it covers less than this share of the query's informative
     /// weight: its concepts weighted by IDF in the knowledge, time/count/filler words left out,
     /// words the knowledge never uses weighing most (0 disables: only an empty result is
     /// `no_answer`). See [`NoAnswerSignals`].
     pub no_answer_coverage: f32,
-    /// `no_answer` also when the best hit matches no domain concept (synonym group, dictionary
+    /// A hit also fails when it matches no domain concept (synonym group, dictionary
     /// word, title or tag word) and the request is not on a product's page.
     pub no_answer_needs_anchor: bool,
+    /// How many of the top hits no-answer detection reads: `no_answer` only when none of them
+    /// passes the two tests above.
+    pub no_answer_depth: usize,
 }
 
 impl Default for SearchOptions {
@@ -205,11 +222,12 @@ impl Default for SearchOptions {
             synonyms: true,
             lexicon: true,
             understand: true,
+            homophones: true,
             grams: true,
             titles: true,
             query_search_mode: true,
             hmm: false,
-            title_boost: 1.0,
+            title_boost: 1.5,
             body_boost: 1.0,
             gram_weight: 0.2,
             char_weight: 0.5,
@@ -220,10 +238,13 @@ impl Default for SearchOptions {
             rerank_depth: 30,
             coverage_rerank: 1.0,
             expired_penalty: 0.5,
+            expired_named: true,
+            oov_chars: 0.5,
             object_weight: 0.5,
             sku_boost: 1.3,
             no_answer_coverage: 0.1,
             no_answer_needs_anchor: true,
+            no_answer_depth: 3,
         }
     }
 }
@@ -237,6 +258,7 @@ impl SearchOptions {
             synonyms: false,
             lexicon: false,
             understand: false,
+            homophones: false,
             grams: false,
             titles: false,
             query_search_mode: true,
@@ -252,10 +274,13 @@ impl SearchOptions {
             rerank_depth: 0,
             coverage_rerank: 0.0,
             expired_penalty: 1.0,
+            expired_named: false,
+            oov_chars: 0.0,
             object_weight: 1.0,
             sku_boost: 1.0,
             no_answer_coverage: 0.0,
             no_answer_needs_anchor: false,
+            no_answer_depth: 1,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use jieba_rs::Jieba;
 
+use super::homophone::Homophones;
 use super::synonyms::{QueryLanguage, Synonyms};
 use super::tokenize::{grams, normalize, words};
 use super::SearchOptions;
@@ -77,6 +78,7 @@ pub fn analyze(
     turns: &[Turn],
     jieba: &Jieba,
     lang: &QueryLanguage,
+    homophones: &Homophones,
     synonyms: &Synonyms,
     member_words: &HashMap<String, Vec<String>>,
     opts: &SearchOptions,
@@ -92,7 +94,8 @@ pub fn analyze(
         }
         let raw: String = turn.text.chars().take(MAX_TURN_CHARS).collect();
         let text = if opts.understand {
-            lang.strip_chitchat(&lang.normalize(&raw))
+            let text = lang.strip_chitchat(&lang.normalize(&raw));
+            homophones.correct(jieba, &text)
         } else {
             normalize(&raw)
         };

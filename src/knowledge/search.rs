@@ -13,6 +13,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Term};
 
+use super::homophone::Homophones;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
@@ -58,6 +59,8 @@ pub struct Inner {
     jieba: Arc<Jieba>,
     lang: QueryLanguage,
     synonyms: Synonyms,
+    /// The shop's vocabulary by sound (homophone typos).
+    homophones: Homophones,
     built: Built,
     options: SearchOptions,
     /// Words of the shop's domain: dictionary, synonym groups, titles and tags.
@@ -68,6 +71,13 @@ pub struct Inner {
     product_words: HashSet<String>,
     /// Word tokens of each synonym member, as queries tokenize them.
     member_words: HashMap<String, Vec<String>>,
+    /// Each snippet's title and text, normalized, for the coverage re-ranking (once per load,
+    /// not once per candidate of every query).
+    texts: Vec<String>,
+    /// Each snippet's title, normalized.
+    titles: Vec<String>,
+    /// Snippets per document.
+    doc_sizes: HashMap<String, u64>,
 }
 
 impl Inner {
@@ -110,22 +120,23 @@ impl Inner {
             }
         }
         let mut domain: HashSet<String> = HashSet::new();
+        // Domain words in a stable order, the shop's own first (homophone repair prefers them).
+        let mut vocabulary: Vec<String> = Vec::new();
         if options.understand {
-            for w in core_words() {
-                domain.insert(normalize(w));
-            }
             for line in dict.unwrap_or("").lines() {
                 if let Some(w) = line
                     .split_whitespace()
                     .next()
                     .filter(|w| !w.starts_with('#'))
                 {
-                    domain.insert(normalize(w));
+                    vocabulary.push(normalize(w));
                 }
             }
+            vocabulary.extend(core_words().iter().map(|w| normalize(w)));
             for group in synonyms.groups() {
-                domain.extend(group.iter().cloned());
+                vocabulary.extend(group.iter().cloned());
             }
+            domain.extend(vocabulary.iter().cloned());
             for s in &snippets {
                 for tag in &s.tags {
                     domain.insert(normalize(tag));
@@ -190,13 +201,48 @@ impl Inner {
                 }
             }
         }
+        let homophones = if options.understand && options.homophones {
+            // Only words the knowledge uses: repairing toward a word no snippet holds finds
+            // nothing and risks chance homophones (买完 → 卖完).
+            let lang = QueryLanguage::new();
+            let f = &built.fields;
+            let used = |w: &str| {
+                [f.body_words, f.title_words].into_iter().any(|field| {
+                    built
+                        .searcher
+                        .doc_freq(&Term::from_field_text(field, w))
+                        .is_ok_and(|n| n > 0)
+                })
+            };
+            Homophones::new(
+                vocabulary
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|w| !lang.is_general(w) && used(w)),
+            )
+        } else {
+            Homophones::default()
+        };
+        let texts = snippets
+            .iter()
+            .map(|s| normalize(&format!("{} {}", s.title, s.text)))
+            .collect();
+        let titles = snippets.iter().map(|s| normalize(&s.title)).collect();
+        let mut doc_sizes: HashMap<String, u64> = HashMap::new();
+        for s in &snippets {
+            *doc_sizes.entry(s.doc_id.clone()).or_insert(0) += 1;
+        }
         Ok(Inner {
+            doc_sizes,
+            texts,
+            titles,
             snippets,
             report,
             version,
             jieba,
             lang: QueryLanguage::new(),
             synonyms,
+            homophones,
             built,
             options,
             domain,
@@ -218,6 +264,14 @@ impl Inner {
     /// The no-answer signals of `hits` (the response to `req`).
     pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
         self.no_answer_signals(&self.analyze(req), req, hits)
+    }
+
+    /// Snippets whose title holds `term` as a word.
+    fn title_df(&self, term: &str) -> u64 {
+        self.built
+            .searcher
+            .doc_freq(&Term::from_field_text(self.built.fields.title_words, term))
+            .unwrap_or(0)
     }
 
     /// Documents holding any of `terms` as a word (body or title), at most: the largest
@@ -320,6 +374,7 @@ impl Inner {
             &req.turns,
             &self.jieba,
             &self.lang,
+            &self.homophones,
             &self.synonyms,
             &self.member_words,
             &self.options,
@@ -339,6 +394,34 @@ impl Inner {
                     for (_, w) in c.terms.iter_mut() {
                         *w *= self.options.object_weight;
                     }
+                }
+            }
+        }
+        if self.options.oov_chars > 0.0 && self.options.grams {
+            // A word the knowledge never uses finds nothing; its characters may (芯子 → 滤芯).
+            let mut extra: Vec<(String, f32)> = Vec::new();
+            for c in a.concepts.iter().filter(|c| !c.group) {
+                let Some((word, w)) = c.terms.first() else {
+                    continue;
+                };
+                if word.chars().count() < 2
+                    || !word.chars().all(|ch| ch > '\u{2e80}')
+                    || self.lang.is_general(word)
+                    || self.doc_freq(&c.terms) > 0
+                {
+                    continue;
+                }
+                for ch in word.chars() {
+                    let t = ch.to_string();
+                    if !self.lang.is_general(&t) {
+                        extra.push((t, w * self.options.oov_chars));
+                    }
+                }
+            }
+            for (t, w) in extra {
+                match a.grams.iter_mut().find(|(g, _)| *g == t) {
+                    Some(g) => g.1 = g.1.max(w),
+                    None => a.grams.push((t, w)),
                 }
             }
         }
@@ -364,17 +447,35 @@ impl Inner {
         // Extra candidates so expired snippets can move down without emptying the top k.
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self.candidates(req, today, &terms, limit)?;
+        let is_expired = |i: usize| self.snippets[i].valid_to.is_some_and(|to| to < today);
+        // A query that names an expired snippet's document by a concept found in its title and
+        // in no other document's title (618 → 2026年618大促活动规则) asks about that campaign: it
+        // is the topic, not an old rule of it. A concept with a word in other titles too (活动)
+        // does not name it.
+        let named = |i: usize| {
+            let own = self
+                .doc_sizes
+                .get(&self.snippets[i].doc_id)
+                .copied()
+                .unwrap_or(1);
+            analyzed.concepts.iter().any(|c| {
+                c.terms
+                    .iter()
+                    .any(|(t, _)| t.chars().count() >= 2 && self.titles[i].contains(t.as_str()))
+                    && c.terms.iter().all(|(t, _)| self.title_df(t) <= own)
+            })
+        };
         let mut hits = Vec::with_capacity(top.len());
-        for (score, s) in top {
-            let expired = s.valid_to.is_some_and(|to| to < today);
+        for &(score, i) in &top {
+            let s = &self.snippets[i];
+            let expired = is_expired(i);
             let mut score = score;
-            if expired {
+            if expired && !(self.options.expired_named && named(i)) {
                 score *= self.options.expired_penalty;
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let text = normalize(&format!("{} {}", s.title, s.text));
-                let cov = coverage(&analyzed, &text);
+                let cov = coverage(&analyzed, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             if let Some(sku) = &req.sku {
@@ -421,20 +522,22 @@ impl Inner {
         today: NaiveDate,
         terms: &[(Term, f32)],
         limit: usize,
-    ) -> Result<Vec<(f32, &Snippet)>, KnowledgeError> {
+    ) -> Result<Vec<(f32, usize)>, KnowledgeError> {
         let searcher = &self.built.searcher;
         let first = self.first_pass(terms);
         if first.is_empty() {
             return Ok(Vec::new());
         }
         let pruned = first.len() < terms.len();
-        let snippet = |addr: DocAddress| {
+        let snippet_index = |addr: DocAddress| {
             self.built
                 .ords
                 .get(addr.segment_ord as usize)
                 .and_then(|seg| seg.get(addr.doc_id as usize))
-                .and_then(|&o| self.snippets.get(o as usize))
+                .map(|&o| o as usize)
+                .filter(|&o| o < self.snippets.len())
         };
+        let snippet = |addr: DocAddress| snippet_index(addr).map(|o| &self.snippets[o]);
         let run = |q: &dyn Query, n: usize| -> Result<Vec<(f32, DocAddress)>, KnowledgeError> {
             searcher
                 .search(q, &TopDocs::with_limit(n).order_by_score())
@@ -468,7 +571,7 @@ impl Inner {
         };
         Ok(top
             .into_iter()
-            .filter_map(|(score, a)| snippet(a).map(|s| (score, s)))
+            .filter_map(|(score, a)| snippet_index(a).map(|i| (score, i)))
             .collect())
     }
 
@@ -612,9 +715,9 @@ impl Inner {
         Some(Box::new(ConstScoreQuery::new(inner, 0.0)))
     }
 
-    /// Whether the best hit fails to answer what the customer asked: it covers too little of
-    /// the query's informative (IDF-weighted, non-general) concepts, or it matches no domain
-    /// concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
+    /// Whether none of the first `no_answer_depth` hits answers what the customer asked: each
+    /// covers too little of the query's informative (IDF-weighted, non-general) concepts, or
+    /// matches no domain concept (今天天气怎么样 finds 恶劣天气 in a logistics section: a word, not a topic).
     fn no_answer(&self, a: &Analyzed, req: &SearchRequest, hits: &[Hit]) -> bool {
         if hits.is_empty() {
             return true;
@@ -623,8 +726,14 @@ impl Inner {
         if o.no_answer_coverage <= 0.0 && !o.no_answer_needs_anchor {
             return false;
         }
-        let s = self.no_answer_signals(a, req, hits);
-        s.informative_coverage < o.no_answer_coverage || (o.no_answer_needs_anchor && !s.anchored)
+        // The prompt sees several hits: the question is answered when one of the first few
+        // covers it, not only the best-scored one.
+        let depth = o.no_answer_depth.clamp(1, hits.len());
+        (0..depth).all(|i| {
+            let s = self.no_answer_signals(a, req, &hits[i..]);
+            s.informative_coverage < o.no_answer_coverage
+                || (o.no_answer_needs_anchor && !s.anchored)
+        })
     }
 }
 
