@@ -499,7 +499,7 @@ fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
     words.iter().any(|w| sentence.contains(w.as_str()))
 }
 
-fn is_sentence_end(c: char) -> bool {
+pub fn is_sentence_end(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '!' | '?' | '\n' | '…')
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Every text that may reach a customer passes [`Compliance::check`] before it can be approved.
 
+pub mod classifier;
 pub mod eval;
 pub mod grounding;
 pub mod matcher;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use super::classifier::{Classifier, Example};
 use super::matcher::Matcher;
 use super::normalize::normalize;
 use super::pii::PiiKind;
@@ -38,6 +39,8 @@ struct RuleFile {
     pii: Vec<PiiDef>,
     #[serde(default)]
     grounding: Option<GroundingDef>,
+    #[serde(default)]
+    classifier: Option<ClassifierDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +98,31 @@ struct GroundingDef {
     suggestion: Option<String>,
 }
 
+/// `[classifier]`: a sentence scorer trained on labeled replies (see [`Classifier`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassifierDef {
+    id: String,
+    severity: Spanned<String>,
+    /// JSONL case files (the evaluation format), relative to the rules folder.
+    train_files: Vec<Spanned<String>>,
+    /// Log-odds a sentence must reach to be flagged.
+    threshold: f32,
+    message: String,
+    #[serde(default)]
+    suggestion: Option<String>,
+}
+
+/// The compiled `[classifier]`.
+#[derive(Debug, Clone)]
+pub struct ClassifierRule {
+    pub id: Text,
+    pub severity: Severity,
+    pub message: Text,
+    pub suggestion: Option<Text>,
+    pub model: Classifier,
+}
+
 /// One compiled term/regex rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -146,6 +174,7 @@ pub struct RuleSet {
     pub matcher: Matcher,
     pub pii: Vec<PiiRule>,
     pub grounding: GroundingRule,
+    pub classifier: Option<ClassifierRule>,
     pub version: String,
 }
 
@@ -241,6 +270,44 @@ fn read_list(
         .collect())
 }
 
+/// Reads a JSONL case file for the classifier: texts normalized, categories as indices of
+/// [`CATEGORIES`]; blank lines and `#` comments skipped. A broken line is reported with its
+/// own file and line.
+fn read_cases(
+    dir: &Path,
+    rel: &Spanned<String>,
+    file: &str,
+    src: &str,
+    hashed: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<(String, super::Verdict, Option<usize>)>, RulesError> {
+    let lines = read_list(dir, rel, file, src, hashed)?;
+    let raw = String::from_utf8_lossy(&hashed[rel.get_ref()]).into_owned();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in raw.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let e: Example = serde_json::from_str(line).map_err(|e| RulesError::Invalid {
+            file: rel.get_ref().clone(),
+            line: i + 1,
+            message: format!("not a labeled case: {e}"),
+        })?;
+        let category = match e.category.as_deref() {
+            None => None,
+            Some(c) => Some(CATEGORIES.iter().position(|k| *k == c).ok_or_else(|| {
+                RulesError::Invalid {
+                    file: rel.get_ref().clone(),
+                    line: i + 1,
+                    message: format!("category \"{c}\" is unknown"),
+                }
+            })?),
+        };
+        out.push((normalize(&e.text).text, e.expect, category));
+    }
+    Ok(out)
+}
+
 /// Loads and compiles every `*.toml` directly under `dir` (sorted by name).
 pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
     let io = |source| RulesError::Io {
@@ -285,6 +352,7 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
     let mut regexes: Vec<(usize, Regex)> = Vec::new();
     let mut pii = Vec::new();
     let mut grounding: Option<GroundingRule> = None;
+    let mut classifier: Option<ClassifierRule> = None;
     let mut ids: HashSet<String> = HashSet::new();
 
     for (file, src) in sources {
@@ -432,6 +500,45 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 suggestion: g.suggestion.map(Text::from),
             });
         }
+        if let Some(c) = parsed.classifier {
+            let at = c.severity.span().start;
+            if classifier.is_some() {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    "[classifier] is defined in more than one file".into(),
+                ));
+            }
+            if !ids.insert(c.id.clone()) {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!("rule id \"{}\" is defined twice", c.id),
+                ));
+            }
+            let mut examples = Vec::new();
+            for f in &c.train_files {
+                examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
+            }
+            let model = Classifier::train(&examples, c.threshold).ok_or_else(|| {
+                invalid(
+                    file,
+                    src,
+                    at,
+                    "[classifier] needs at least one pass and one warn or block case to train on"
+                        .into(),
+                )
+            })?;
+            classifier = Some(ClassifierRule {
+                id: c.id.into(),
+                severity: severity(&c.severity, file, src)?,
+                message: c.message.into(),
+                suggestion: c.suggestion.map(Text::from),
+                model,
+            });
+        }
     }
 
     let matcher = Matcher::build(&terms, regexes).map_err(|message| RulesError::Invalid {
@@ -452,6 +559,7 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
         matcher,
         pii,
         grounding: grounding.unwrap_or_default(),
+        classifier,
         version,
     })
 }

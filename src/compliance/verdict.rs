@@ -6,9 +6,11 @@
 use std::cmp::Reverse;
 
 use super::grounding;
+use super::matcher::is_sentence_end;
+use super::normalize::Normalized;
 use super::normalize::{count_chars, normalize};
 use super::pii;
-use super::rules::RuleSet;
+use super::rules::{RuleSet, CATEGORIES};
 use super::{CheckResult, Finding, Grounding, Severity, Text, Verdict};
 
 /// Where a finding comes from.
@@ -17,6 +19,8 @@ enum Source {
     Rule(usize),
     Pii(usize),
     Grounding,
+    /// The classifier, with the index of the category it chose in [`CATEGORIES`].
+    Model(usize),
 }
 
 /// A finding before it is written out: character span, source and severity.
@@ -83,6 +87,13 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
         }
     }
     let key = |r: &Raw| (r.start, Reverse(r.end), r.rank);
+    if set.classifier.is_some() {
+        if !extra.is_empty() || !raws.is_sorted_by_key(key) {
+            raws.extend(std::mem::take(&mut extra));
+            raws.sort_by_key(key);
+        }
+        extra = classify(set, &n, &raws, ranks.model);
+    }
     if !extra.is_empty() || !raws.is_sorted_by_key(key) {
         raws.extend(extra);
         raws.sort_by_key(key);
@@ -101,11 +112,59 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
     }
 }
 
+/// Sentences of the normalized text without a warn or block finding that the classifier flags.
+/// `raws` are sorted by start.
+fn classify(set: &RuleSet, n: &Normalized, raws: &[Raw], rank: u32) -> Vec<Raw> {
+    let Some(c) = &set.classifier else {
+        return Vec::new();
+    };
+    let text = n.text.as_str();
+    let mut out = Vec::new();
+    let mut cursor = n.cursor();
+    let mut next = 0;
+    let mut start = 0;
+    for (i, ch) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), '\n')))
+    {
+        if !(is_sentence_end(ch) || ch == ';') {
+            continue;
+        }
+        let (s, e) = (start, i);
+        start = i + ch.len_utf8().min(text.len() - i);
+        if s >= e {
+            continue;
+        }
+        let (os, oe) = cursor.span(s, e);
+        while next < raws.len() && raws[next].end <= os {
+            next += 1;
+        }
+        let flagged = raws[next..]
+            .iter()
+            .take_while(|r| r.start < oe)
+            .any(|r| r.end > os && r.severity >= Severity::Warn);
+        if flagged {
+            continue;
+        }
+        if let Some((_, category)) = c.model.judge(&text[s..e]) {
+            out.push(Raw {
+                start: os,
+                end: oe,
+                source: Source::Model(category),
+                severity: c.severity,
+                rank,
+            });
+        }
+    }
+    out
+}
+
 /// Rank of every rule id in sorted order (rules, then personal-data rules, then grounding).
 struct Ranks {
     rules: Vec<u32>,
     pii: Vec<u32>,
     grounding: u32,
+    model: u32,
 }
 
 impl Ranks {
@@ -113,6 +172,9 @@ impl Ranks {
         let mut ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
         ids.extend(set.pii.iter().map(|r| r.id.as_str()));
         ids.push(set.grounding.id.as_str());
+        if let Some(c) = &set.classifier {
+            ids.push(c.id.as_str());
+        }
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         let rank = |id: &str| sorted.partition_point(|s| *s < id) as u32;
@@ -120,6 +182,7 @@ impl Ranks {
             rules: set.rules.iter().map(|r| rank(&r.id)).collect(),
             pii: set.pii.iter().map(|r| rank(&r.id)).collect(),
             grounding: rank(&set.grounding.id),
+            model: set.classifier.as_ref().map_or(0, |c| rank(&c.id)),
         }
     }
 }
@@ -145,6 +208,7 @@ fn merge(raws: Vec<Raw>) -> Vec<Raw> {
 fn materialize(set: &RuleSet, text: &str, raws: &[Raw]) -> Vec<Finding> {
     let mut chars = CharBytes::new(text);
     let unsupported: Text = "unsupported_claim".into();
+    let categories: Vec<Text> = CATEGORIES.iter().map(|&c| c.into()).collect();
     raws.iter()
         .map(|r| {
             let s = chars.byte(r.start);
@@ -163,6 +227,13 @@ fn materialize(set: &RuleSet, text: &str, raws: &[Raw]) -> Vec<Finding> {
                     let x = &set.grounding;
                     (&x.id, &unsupported, &x.message, &x.suggestion)
                 }
+                Source::Model(k) => match &set.classifier {
+                    Some(x) => (&x.id, &categories[k], &x.message, &x.suggestion),
+                    None => {
+                        let x = &set.grounding;
+                        (&x.id, &unsupported, &x.message, &x.suggestion)
+                    }
+                },
             };
             Finding {
                 rule: rule.clone(),
