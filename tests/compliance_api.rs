@@ -343,3 +343,31 @@ fn broken_training_case_is_rejected_with_its_file_and_line() {
         .expect("a case without expect is rejected");
     assert!(err.to_string().starts_with("cases.jsonl:8:"), "{err}");
 }
+
+#[test]
+fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.toml",
+        "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}[^,]{0,4}{ill}\"]\nmessage = \"m\"\n",
+    );
+    write(
+        dir.path(),
+        "b.toml",
+        "[classes]\nverb = [\"缓解\", \"治\"]\nill = [\"失眠\", \"胃病\"]\n",
+    );
+    let c = Compliance::load(dir.path()).expect("classes from another file load");
+    assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
+    assert_eq!(verdict(&c, "能缓解一天的疲劳"), Verdict::Pass);
+
+    write(
+        dir.path(),
+        "a.toml",
+        "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}{nope}\"]\nmessage = \"m\"\n",
+    );
+    let err = c.reload().err().expect("an unknown class is rejected");
+    assert!(err.to_string().starts_with("a.toml:5:"), "{err}");
+    assert!(err.to_string().contains("{nope}"), "{err}");
+    assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
+}

@@ -49,15 +49,23 @@ pub struct Example {
 }
 
 /// Character 1–3-grams of `text`, each once, as exact keys (three 21-bit code points). A run of
-/// digits counts as one `#`: numbers are the detectors' business, and phone numbers in flagged
-/// cases would otherwise teach the model that any order number is suspect.
+/// digits counts as one `#` and a run of Latin letters as one `a`: numbers and handles are the
+/// detectors' and word lists' business, and the phone numbers and handles in flagged cases would
+/// otherwise teach the model that any order number or model name is suspect.
 pub fn grams(text: &str) -> Vec<u64> {
     const NONE: u64 = 0x1F_FFFF;
     let mut chars: Vec<u64> = Vec::with_capacity(text.len() / 2);
     for c in text.chars() {
-        if c.is_ascii_digit() {
-            if chars.last() != Some(&('#' as u64)) {
-                chars.push('#' as u64);
+        let class = if c.is_ascii_digit() {
+            Some('#' as u64)
+        } else if c.is_ascii_alphabetic() {
+            Some('a' as u64)
+        } else {
+            None
+        };
+        if let Some(k) = class {
+            if chars.last() != Some(&k) {
+                chars.push(k);
             }
         } else {
             chars.push(c as u64);
@@ -208,6 +216,7 @@ mod tests {
         // 微, 信, 微信, 信微, 微信微, 信微信
         assert_eq!(g.len(), 6);
         assert_eq!(grams("12345"), grams("9"));
+        assert_eq!(grams("vx"), grams("iphone"));
     }
 
     #[test]

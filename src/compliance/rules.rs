@@ -41,6 +41,12 @@ struct RuleFile {
     grounding: Option<GroundingDef>,
     #[serde(default)]
     classifier: Option<ClassifierDef>,
+    /// Word classes usable in any file's regexes as `{name}`.
+    #[serde(default)]
+    classes: BTreeMap<String, Vec<String>>,
+    /// Word classes read from word lists (merged with `classes` of the same name).
+    #[serde(default)]
+    class_files: BTreeMap<String, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +314,54 @@ fn read_cases(
     Ok(out)
 }
 
+/// Each word class as a regex alternation over its normalized words, longest first.
+fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+    classes
+        .into_iter()
+        .map(|(name, words)| {
+            let mut words: Vec<String> = words
+                .iter()
+                .map(|w| normalize(w).text)
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+            words.dedup();
+            let alt: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+            (name, format!("(?:{})", alt.join("|")))
+        })
+        .collect()
+}
+
+/// Replaces every `{name}` (a lower-case identifier, so quantifiers such as `{0,8}` stay) by
+/// the word class of that name.
+fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(re.len());
+    let mut rest = re;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        let is_class = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && after[name_len..].starts_with('}')
+            && !rest[..open].ends_with('\\');
+        if !is_class {
+            out.push('{');
+            rest = after;
+            continue;
+        }
+        let class = classes
+            .get(name)
+            .ok_or_else(|| format!("word class {{{name}}} is not defined in any [classes]"))?;
+        out.push_str(class);
+        rest = &after[name_len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// Loads and compiles every `*.toml` directly under `dir` (sorted by name).
 pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
     let io = |source| RulesError::Io {
@@ -355,6 +409,7 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
     let mut classifier: Option<ClassifierRule> = None;
     let mut ids: HashSet<String> = HashSet::new();
 
+    let mut parsed_files = Vec::with_capacity(sources.len());
     for (file, src) in sources {
         hashed.insert(file.clone(), src.as_bytes().to_vec());
         let parsed: RuleFile = toml::from_str(src).map_err(|e| RulesError::Invalid {
@@ -362,6 +417,25 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             line: e.span().map_or(1, |s| line_of(src, s.start)),
             message: e.message().trim().to_string(),
         })?;
+        parsed_files.push((file, src, parsed));
+    }
+    // Word classes first: a regex in any file may use a class defined in any other.
+    let mut classes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (file, src, parsed) in &mut parsed_files {
+        for (name, words) in std::mem::take(&mut parsed.classes) {
+            classes.entry(name).or_default().extend(words);
+        }
+        for (name, lists) in std::mem::take(&mut parsed.class_files) {
+            for f in &lists {
+                let words = read_list(dir, f, file, src, &mut hashed)?;
+                classes.entry(name.clone()).or_default().extend(words);
+            }
+        }
+    }
+    let classes = compile_classes(classes);
+    for (file, src, parsed) in parsed_files {
+        let file: &String = file;
+        let src: &String = src;
         for def in parsed.rule {
             let at = def.id.span().start;
             let id = def.id.get_ref().trim().to_string();
@@ -420,7 +494,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 }
             }
             for r in &def.regexes {
-                let re = Regex::new(r.get_ref()).map_err(|e| {
+                let expanded = expand_classes(r.get_ref(), &classes).map_err(|m| {
+                    invalid(file, src, r.span().start, format!("rule \"{id}\": {m}"))
+                })?;
+                let re = Regex::new(&expanded).map_err(|e| {
                     invalid(
                         file,
                         src,
