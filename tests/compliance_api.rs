@@ -371,3 +371,11 @@ fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
     assert!(err.to_string().contains("{nope}"), "{err}");
     assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
 }
+
+#[test]
+fn a_comparator_is_a_word_not_characters_across_two_words() {
+    let c = shipped();
+    // 今天|下单: no 天下 here, so only the pressure warning.
+    assert_eq!(verdict(&c, "今天下单是最后机会了。"), Verdict::Warn);
+    assert_eq!(verdict(&c, "这款是天下最好的茶。"), Verdict::Block);
+}
