@@ -366,7 +366,7 @@ fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
         "a.toml",
         "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}{nope}\"]\nmessage = \"m\"\n",
     );
-    let err = c.reload().err().expect("an unknown class is rejected");
+    let err = c.reload().expect_err("an unknown class is rejected");
     assert!(err.to_string().starts_with("a.toml:5:"), "{err}");
     assert!(err.to_string().contains("{nope}"), "{err}");
     assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
