@@ -352,11 +352,20 @@ mod tests {
 
     #[test]
     fn quotes_short_and_long_read_and_serialize_as_the_same_string() {
-        for s in ["", "最佳", "二十二字节正好七个字a", "这是一段比较长的引用，超过了内联的长度"] {
+        for s in [
+            "",
+            "最佳",
+            "一二三四五六七a",
+            "一二三四五六七ab",
+            "这是一段比较长的引用，超过了内联的长度",
+        ] {
             let q = Quote::from(s);
             assert_eq!(q, s);
             assert_eq!(q.len(), s.len());
-            assert_eq!(serde_json::to_string(&q).unwrap(), serde_json::to_string(s).unwrap());
+            assert_eq!(
+                serde_json::to_string(&q).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
             let back: Quote = serde_json::from_str(&serde_json::to_string(&q).unwrap()).unwrap();
             assert_eq!(back, q);
             assert_eq!(Quote::from(s.to_string()), q);
