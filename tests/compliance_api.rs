@@ -274,3 +274,108 @@ fn from_sources_builds_without_files() {
     assert_eq!(verdict(&c, "最佳"), Verdict::Block);
     assert_eq!(verdict(&c, "最佳使用期"), Verdict::Pass);
 }
+
+const CLASSIFIER: &str = r#"
+[[rule]]
+id = "t.best"
+category = "absolute_terms"
+severity = "block"
+terms = ["最佳"]
+message = "absolute"
+
+[classifier]
+id = "t.model"
+severity = "warn"
+train_files = ["cases.jsonl"]
+threshold = 0.0
+message = "model"
+"#;
+
+const CASES: &str = r#"# labeled replies
+{"text": "喝了它胃病就好了", "expect": "block", "category": "medical_claims"}
+{"text": "吃了它关节病就好了", "expect": "block", "category": "medical_claims"}
+{"text": "用了以后失眠就好了", "expect": "block", "category": "medical_claims"}
+{"text": "您的快递已经发出了", "expect": "pass"}
+{"text": "您的订单已经发货了", "expect": "pass"}
+{"text": "请问还有什么可以帮您", "expect": "pass"}
+"#;
+
+#[test]
+fn classifier_flags_only_sentences_the_rules_left_silent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.toml", CLASSIFIER);
+    write(dir.path(), "cases.jsonl", CASES);
+    let c = Compliance::load(dir.path()).expect("rules with a classifier load");
+
+    let text = "您好！喝了以后头痛就好了。";
+    let r = c.check(text, &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Warn, "{:?}", r.findings);
+    let f = &r.findings[0];
+    assert_eq!(f.rule, "t.model");
+    assert_eq!(f.category, "medical_claims");
+    assert_eq!(f.severity, Severity::Warn);
+    let quoted: String = text.chars().skip(f.start).take(f.end - f.start).collect();
+    assert_eq!(quoted, f.matched);
+    assert_eq!(f.matched, "喝了以后头痛就好了");
+
+    assert_eq!(verdict(&c, "您的包裹已经发出了"), Verdict::Pass);
+    // A sentence a rule already flags gets no second, model finding.
+    let r = c.check("喝了效果最佳，头痛就好了", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Block);
+    assert!(
+        r.findings.iter().all(|f| f.rule != "t.model"),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn broken_training_case_is_rejected_with_its_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.toml", CLASSIFIER);
+    write(
+        dir.path(),
+        "cases.jsonl",
+        &format!("{CASES}{{\"text\": \"x\"}}\n"),
+    );
+    let err = Compliance::load(dir.path())
+        .err()
+        .expect("a case without expect is rejected");
+    assert!(err.to_string().starts_with("cases.jsonl:8:"), "{err}");
+}
+
+#[test]
+fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.toml",
+        "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}[^,]{0,4}{ill}\"]\nmessage = \"m\"\n",
+    );
+    write(
+        dir.path(),
+        "b.toml",
+        "[classes]\nverb = [\"缓解\", \"治\"]\nill = [\"失眠\", \"胃病\"]\n",
+    );
+    let c = Compliance::load(dir.path()).expect("classes from another file load");
+    assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
+    assert_eq!(verdict(&c, "能缓解一天的疲劳"), Verdict::Pass);
+
+    write(
+        dir.path(),
+        "a.toml",
+        "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}{nope}\"]\nmessage = \"m\"\n",
+    );
+    let err = c.reload().expect_err("an unknown class is rejected");
+    assert!(err.to_string().starts_with("a.toml:5:"), "{err}");
+    assert!(err.to_string().contains("{nope}"), "{err}");
+    assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
+}
+
+#[test]
+fn a_comparator_is_a_word_not_characters_across_two_words() {
+    let c = shipped();
+    // 今天|下单: no 天下 here, so only the pressure warning.
+    assert_eq!(verdict(&c, "今天下单是最后机会了。"), Verdict::Warn);
+    assert_eq!(verdict(&c, "这款是天下最好的茶。"), Verdict::Block);
+}

@@ -316,11 +316,12 @@ impl Matcher {
         // The scan emits in order of start, shortest first; only regex hits need a real sort.
         let key = |h: &Hit| (h.start, std::cmp::Reverse(h.end), h.rule, h.regex);
         if scanned == hits.len() {
+            // Trie hits are unique: one entry per (term, rule), one term per span.
             sort_runs(&mut hits);
         } else {
             hits.sort_unstable_by_key(key);
+            hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
-        hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         let plain = rules
             .iter()
             .all(|r| !r.negation && r.near.is_empty() && r.unless.is_empty());
@@ -499,7 +500,7 @@ fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
     words.iter().any(|w| sentence.contains(w.as_str()))
 }
 
-fn is_sentence_end(c: char) -> bool {
+pub fn is_sentence_end(c: char) -> bool {
     matches!(c, '。' | '！' | '？' | '!' | '?' | '\n' | '…')
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Every text that may reach a customer passes [`Compliance::check`] before it can be approved.
 
+pub mod classifier;
 pub mod eval;
 pub mod grounding;
 pub mod matcher;
@@ -47,7 +48,7 @@ impl Verdict {
 
 /// One rule hit. `start`/`end` are character (Unicode scalar) offsets into the original text.
 /// Rule id, category, message and suggestion are shared with the rule (a text can have
-/// thousands of hits); they serialize as plain strings.
+/// thousands of hits); they serialize as plain strings, as does the quote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: Text,
@@ -55,15 +56,16 @@ pub struct Finding {
     pub severity: Severity,
     pub start: usize,
     pub end: usize,
-    pub matched: String,
+    pub matched: Quote,
     pub message: Text,
     #[serde(default)]
     pub suggestion: Option<Text>,
 }
 
-/// An immutable, cheaply cloned string (`Arc<str>`) that reads and serializes like a `String`.
+/// An immutable, cheaply cloned string that reads and serializes like a `String`. One pointer
+/// wide (`Arc<String>`, not the two-word `Arc<str>`): every finding holds four of them.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Text(Arc<str>);
+pub struct Text(Arc<String>);
 
 impl Text {
     pub fn as_str(&self) -> &str {
@@ -78,39 +80,15 @@ impl std::ops::Deref for Text {
     }
 }
 
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl std::fmt::Display for Text {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(Arc::from(s))
+        Text(Arc::new(s.to_string()))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        Text(Arc::from(s))
+        Text(Arc::new(s))
     }
 }
 
@@ -120,51 +98,157 @@ impl From<Text> for String {
     }
 }
 
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+/// The quoted text of a finding: short quotes (the usual case: a term of a few characters) are
+/// stored inline, so writing a finding allocates nothing.
+#[derive(Clone)]
+pub struct Quote(QuoteRepr);
+
+#[derive(Clone)]
+enum QuoteRepr {
+    Inline { len: u8, bytes: [u8; QUOTE_INLINE] },
+    Heap(Box<str>),
+}
+
+/// Bytes a quote holds inline (seven CJK characters); with the length and the tag the type is
+/// as wide as a `String`.
+const QUOTE_INLINE: usize = 22;
+
+impl Quote {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Built only from a `&str` cut on a character boundary, so always valid UTF-8.
+            QuoteRepr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or_default()
+            }
+            QuoteRepr::Heap(s) => s,
+        }
     }
 }
 
-impl PartialEq<&str> for Text {
-    fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+impl From<&str> for Quote {
+    fn from(s: &str) -> Self {
+        if s.len() <= QUOTE_INLINE {
+            let mut bytes = [0u8; QUOTE_INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Quote(QuoteRepr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            Quote(QuoteRepr::Heap(s.into()))
+        }
     }
 }
 
-impl PartialEq<String> for Text {
-    fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+impl From<String> for Quote {
+    fn from(s: String) -> Self {
+        if s.len() <= QUOTE_INLINE {
+            Quote::from(s.as_str())
+        } else {
+            Quote(QuoteRepr::Heap(s.into_boxed_str()))
+        }
     }
 }
 
-impl PartialEq<Text> for str {
-    fn eq(&self, other: &Text) -> bool {
-        self == &*other.0
+impl From<Quote> for String {
+    fn from(q: Quote) -> Self {
+        q.as_str().to_string()
     }
 }
 
-impl PartialEq<Text> for &str {
-    fn eq(&self, other: &Text) -> bool {
-        *self == &*other.0
+impl Default for Quote {
+    fn default() -> Self {
+        Quote::from("")
     }
 }
 
-impl PartialEq<Text> for String {
-    fn eq(&self, other: &Text) -> bool {
-        **self == *other.0
+/// `Deref`, comparisons with strings, `Debug`/`Display` and serde as a plain string, for both.
+macro_rules! str_like {
+    ($t:ty) => {
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for str {
+            fn eq(&self, other: &$t) -> bool {
+                self == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for &str {
+            fn eq(&self, other: &$t) -> bool {
+                *self == other.as_str()
+            }
+        }
+        impl PartialEq<$t> for String {
+            fn eq(&self, other: &$t) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(<$t>::from)
+            }
+        }
+    };
+}
+
+str_like!(Text);
+str_like!(Quote);
+
+impl std::ops::Deref for Quote {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 
-impl Serialize for Text {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+impl PartialEq for Quote {
+    fn eq(&self, other: &Quote) -> bool {
+        self.as_str() == other.as_str()
     }
 }
 
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Text::from)
+impl Eq for Quote {}
+
+impl std::hash::Hash for Quote {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
     }
 }
 
@@ -259,5 +343,35 @@ impl Compliance {
     fn rules(&self) -> Arc<RuleSet> {
         let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
         Arc::clone(&guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Quote, Text};
+
+    #[test]
+    fn quotes_short_and_long_read_and_serialize_as_the_same_string() {
+        for s in [
+            "",
+            "最佳",
+            "一二三四五六七a",
+            "一二三四五六七ab",
+            "这是一段比较长的引用，超过了内联的长度",
+        ] {
+            let q = Quote::from(s);
+            assert_eq!(q, s);
+            assert_eq!(q.len(), s.len());
+            assert_eq!(
+                serde_json::to_string(&q).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+            let back: Quote = serde_json::from_str(&serde_json::to_string(&q).unwrap()).unwrap();
+            assert_eq!(back, q);
+            assert_eq!(Quote::from(s.to_string()), q);
+        }
+        assert_eq!(std::mem::size_of::<Quote>(), std::mem::size_of::<String>());
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<usize>());
+        assert_eq!(Text::from("rule.id").to_string(), "rule.id");
     }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use super::classifier::{Classifier, Example};
 use super::matcher::Matcher;
 use super::normalize::normalize;
 use super::pii::PiiKind;
@@ -38,6 +39,14 @@ struct RuleFile {
     pii: Vec<PiiDef>,
     #[serde(default)]
     grounding: Option<GroundingDef>,
+    #[serde(default)]
+    classifier: Option<ClassifierDef>,
+    /// Word classes usable in any file's regexes as `{name}`.
+    #[serde(default)]
+    classes: BTreeMap<String, Vec<String>>,
+    /// Word classes read from word lists (merged with `classes` of the same name).
+    #[serde(default)]
+    class_files: BTreeMap<String, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +104,31 @@ struct GroundingDef {
     suggestion: Option<String>,
 }
 
+/// `[classifier]`: a sentence scorer trained on labeled replies (see [`Classifier`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassifierDef {
+    id: String,
+    severity: Spanned<String>,
+    /// JSONL case files (the evaluation format), relative to the rules folder.
+    train_files: Vec<Spanned<String>>,
+    /// Log-odds a sentence must reach to be flagged.
+    threshold: f32,
+    message: String,
+    #[serde(default)]
+    suggestion: Option<String>,
+}
+
+/// The compiled `[classifier]`.
+#[derive(Debug, Clone)]
+pub struct ClassifierRule {
+    pub id: Text,
+    pub severity: Severity,
+    pub message: Text,
+    pub suggestion: Option<Text>,
+    pub model: Classifier,
+}
+
 /// One compiled term/regex rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -146,6 +180,7 @@ pub struct RuleSet {
     pub matcher: Matcher,
     pub pii: Vec<PiiRule>,
     pub grounding: GroundingRule,
+    pub classifier: Option<ClassifierRule>,
     pub version: String,
 }
 
@@ -241,6 +276,92 @@ fn read_list(
         .collect())
 }
 
+/// Reads a JSONL case file for the classifier: texts normalized, categories as indices of
+/// [`CATEGORIES`]; blank lines and `#` comments skipped. A broken line is reported with its
+/// own file and line.
+fn read_cases(
+    dir: &Path,
+    rel: &Spanned<String>,
+    file: &str,
+    src: &str,
+    hashed: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<(String, super::Verdict, Option<usize>)>, RulesError> {
+    let lines = read_list(dir, rel, file, src, hashed)?;
+    let raw = String::from_utf8_lossy(&hashed[rel.get_ref()]).into_owned();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in raw.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let e: Example = serde_json::from_str(line).map_err(|e| RulesError::Invalid {
+            file: rel.get_ref().clone(),
+            line: i + 1,
+            message: format!("not a labeled case: {e}"),
+        })?;
+        let category = match e.category.as_deref() {
+            None => None,
+            Some(c) => Some(CATEGORIES.iter().position(|k| *k == c).ok_or_else(|| {
+                RulesError::Invalid {
+                    file: rel.get_ref().clone(),
+                    line: i + 1,
+                    message: format!("category \"{c}\" is unknown"),
+                }
+            })?),
+        };
+        out.push((normalize(&e.text).text, e.expect, category));
+    }
+    Ok(out)
+}
+
+/// Each word class as a regex alternation over its normalized words, longest first.
+fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+    classes
+        .into_iter()
+        .map(|(name, words)| {
+            let mut words: Vec<String> = words
+                .iter()
+                .map(|w| normalize(w).text)
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+            words.dedup();
+            let alt: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+            (name, format!("(?:{})", alt.join("|")))
+        })
+        .collect()
+}
+
+/// Replaces every `{name}` (a lower-case identifier, so quantifiers such as `{0,8}` stay) by
+/// the word class of that name.
+fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(re.len());
+    let mut rest = re;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        let is_class = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && after[name_len..].starts_with('}')
+            && !rest[..open].ends_with('\\');
+        if !is_class {
+            out.push('{');
+            rest = after;
+            continue;
+        }
+        let class = classes
+            .get(name)
+            .ok_or_else(|| format!("word class {{{name}}} is not defined in any [classes]"))?;
+        out.push_str(class);
+        rest = &after[name_len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// Loads and compiles every `*.toml` directly under `dir` (sorted by name).
 pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
     let io = |source| RulesError::Io {
@@ -285,8 +406,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
     let mut regexes: Vec<(usize, Regex)> = Vec::new();
     let mut pii = Vec::new();
     let mut grounding: Option<GroundingRule> = None;
+    let mut classifier: Option<ClassifierRule> = None;
     let mut ids: HashSet<String> = HashSet::new();
 
+    let mut parsed_files = Vec::with_capacity(sources.len());
     for (file, src) in sources {
         hashed.insert(file.clone(), src.as_bytes().to_vec());
         let parsed: RuleFile = toml::from_str(src).map_err(|e| RulesError::Invalid {
@@ -294,6 +417,25 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             line: e.span().map_or(1, |s| line_of(src, s.start)),
             message: e.message().trim().to_string(),
         })?;
+        parsed_files.push((file, src, parsed));
+    }
+    // Word classes first: a regex in any file may use a class defined in any other.
+    let mut classes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (file, src, parsed) in &mut parsed_files {
+        for (name, words) in std::mem::take(&mut parsed.classes) {
+            classes.entry(name).or_default().extend(words);
+        }
+        for (name, lists) in std::mem::take(&mut parsed.class_files) {
+            for f in &lists {
+                let words = read_list(dir, f, file, src, &mut hashed)?;
+                classes.entry(name.clone()).or_default().extend(words);
+            }
+        }
+    }
+    let classes = compile_classes(classes);
+    for (file, src, parsed) in parsed_files {
+        let file: &String = file;
+        let src: &String = src;
         for def in parsed.rule {
             let at = def.id.span().start;
             let id = def.id.get_ref().trim().to_string();
@@ -352,7 +494,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 }
             }
             for r in &def.regexes {
-                let re = Regex::new(r.get_ref()).map_err(|e| {
+                let expanded = expand_classes(r.get_ref(), &classes).map_err(|m| {
+                    invalid(file, src, r.span().start, format!("rule \"{id}\": {m}"))
+                })?;
+                let re = Regex::new(&expanded).map_err(|e| {
                     invalid(
                         file,
                         src,
@@ -432,6 +577,45 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 suggestion: g.suggestion.map(Text::from),
             });
         }
+        if let Some(c) = parsed.classifier {
+            let at = c.severity.span().start;
+            if classifier.is_some() {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    "[classifier] is defined in more than one file".into(),
+                ));
+            }
+            if !ids.insert(c.id.clone()) {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!("rule id \"{}\" is defined twice", c.id),
+                ));
+            }
+            let mut examples = Vec::new();
+            for f in &c.train_files {
+                examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
+            }
+            let model = Classifier::train(&examples, c.threshold).ok_or_else(|| {
+                invalid(
+                    file,
+                    src,
+                    at,
+                    "[classifier] needs at least one pass and one warn or block case to train on"
+                        .into(),
+                )
+            })?;
+            classifier = Some(ClassifierRule {
+                id: c.id.into(),
+                severity: severity(&c.severity, file, src)?,
+                message: c.message.into(),
+                suggestion: c.suggestion.map(Text::from),
+                model,
+            });
+        }
     }
 
     let matcher = Matcher::build(&terms, regexes).map_err(|message| RulesError::Invalid {
@@ -452,6 +636,7 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
         matcher,
         pii,
         grounding: grounding.unwrap_or_default(),
+        classifier,
         version,
     })
 }

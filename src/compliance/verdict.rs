@@ -6,28 +6,54 @@
 use std::cmp::Reverse;
 
 use super::grounding;
+use super::matcher::is_sentence_end;
+use super::normalize::Normalized;
 use super::normalize::{count_chars, normalize};
 use super::pii;
-use super::rules::RuleSet;
-use super::{CheckResult, Finding, Grounding, Severity, Text, Verdict};
+use super::rules::{RuleSet, CATEGORIES};
+use super::{CheckResult, Finding, Grounding, Quote, Severity, Text, Verdict};
 
 /// Where a finding comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
-    Rule(usize),
-    Pii(usize),
+    Rule(u32),
+    Pii(u32),
     Grounding,
+    /// The classifier, with the index of the category it chose in [`CATEGORIES`].
+    Model(u32),
 }
 
-/// A finding before it is written out: character span, source and severity.
+/// A finding before it is written out: character span, source and severity. Kept to 24 bytes:
+/// a text full of hits holds one per hit, and on large inputs the memory they take (fresh pages
+/// for every check) costs more than the work done on them.
 #[derive(Debug, Clone, Copy)]
 struct Raw {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
     source: Source,
     severity: Severity,
     /// Position of the rule id in sorted order, so findings sort by id as before.
     rank: u32,
+}
+
+impl Raw {
+    /// Character offsets saturate at `u32::MAX` (a text of four billion characters is not a
+    /// reply; it gets wrong spans, not a panic).
+    fn new(start: usize, end: usize, source: Source, severity: Severity, rank: u32) -> Raw {
+        let c = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        Raw {
+            start: c(start),
+            end: c(end),
+            source,
+            severity,
+            rank,
+        }
+    }
+}
+
+/// An index as stored in a [`Source`].
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
@@ -39,14 +65,15 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
     let mut cursor = n.cursor();
     for h in &hits {
         let (start, end) = cursor.span(h.start, h.end);
-        raws.push(Raw {
+        raws.push(Raw::new(
             start,
             end,
-            source: Source::Rule(h.rule),
-            severity: set.rules[h.rule].severity,
-            rank: ranks.rules[h.rule],
-        });
+            Source::Rule(idx(h.rule)),
+            set.rules[h.rule].severity,
+            ranks.rules[h.rule],
+        ));
     }
+    drop(hits);
     // Rule hits arrive in order of start, longest first; the few others are merged in below.
     let mut extra: Vec<Raw> = Vec::new();
     if !set.pii.is_empty() {
@@ -57,32 +84,39 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
                 continue;
             }
             for (i, rule) in set.pii.iter().enumerate().filter(|(_, r)| r.kind == m.kind) {
-                extra.push(Raw {
-                    start: m.start,
-                    end: m.end,
-                    source: Source::Pii(i),
-                    severity: if m.valid {
+                extra.push(Raw::new(
+                    m.start,
+                    m.end,
+                    Source::Pii(idx(i)),
+                    if m.valid {
                         rule.severity
                     } else {
                         rule.severity_invalid
                     },
-                    rank: ranks.pii[i],
-                });
+                    ranks.pii[i],
+                ));
             }
         }
     }
     if let Some(sources) = &g.sources {
         for c in grounding::unsupported(text, sources) {
-            extra.push(Raw {
-                start: c.start,
-                end: c.end,
-                source: Source::Grounding,
-                severity: set.grounding.severity,
-                rank: ranks.grounding,
-            });
+            extra.push(Raw::new(
+                c.start,
+                c.end,
+                Source::Grounding,
+                set.grounding.severity,
+                ranks.grounding,
+            ));
         }
     }
     let key = |r: &Raw| (r.start, Reverse(r.end), r.rank);
+    if set.classifier.is_some() {
+        if !extra.is_empty() || !raws.is_sorted_by_key(key) {
+            raws.extend(std::mem::take(&mut extra));
+            raws.sort_by_key(key);
+        }
+        extra = classify(set, &n, &raws, ranks.model);
+    }
     if !extra.is_empty() || !raws.is_sorted_by_key(key) {
         raws.extend(extra);
         raws.sort_by_key(key);
@@ -101,11 +135,60 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
     }
 }
 
+/// Sentences of the normalized text without a warn or block finding that the classifier flags.
+/// `raws` are sorted by start.
+fn classify(set: &RuleSet, n: &Normalized, raws: &[Raw], rank: u32) -> Vec<Raw> {
+    let Some(c) = &set.classifier else {
+        return Vec::new();
+    };
+    let text = n.text.as_str();
+    let mut out = Vec::new();
+    let mut cursor = n.cursor();
+    let mut next = 0;
+    let mut start = 0;
+    for (i, ch) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), '\n')))
+    {
+        if !(is_sentence_end(ch) || ch == ';') {
+            continue;
+        }
+        let (s, e) = (start, i);
+        start = i + ch.len_utf8().min(text.len() - i);
+        if s >= e {
+            continue;
+        }
+        let (os, oe) = cursor.span(s, e);
+        let (os, oe) = (idx(os), idx(oe));
+        while next < raws.len() && raws[next].end <= os {
+            next += 1;
+        }
+        let flagged = raws[next..]
+            .iter()
+            .take_while(|r| r.start < oe)
+            .any(|r| r.end > os && r.severity >= Severity::Warn);
+        if flagged {
+            continue;
+        }
+        if let Some((_, category)) = c.model.judge(&text[s..e]) {
+            out.push(Raw {
+                start: os,
+                end: oe,
+                source: Source::Model(idx(category)),
+                severity: c.severity,
+                rank,
+            });
+        }
+    }
+    out
+}
+
 /// Rank of every rule id in sorted order (rules, then personal-data rules, then grounding).
 struct Ranks {
     rules: Vec<u32>,
     pii: Vec<u32>,
     grounding: u32,
+    model: u32,
 }
 
 impl Ranks {
@@ -113,6 +196,9 @@ impl Ranks {
         let mut ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
         ids.extend(set.pii.iter().map(|r| r.id.as_str()));
         ids.push(set.grounding.id.as_str());
+        if let Some(c) = &set.classifier {
+            ids.push(c.id.as_str());
+        }
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         let rank = |id: &str| sorted.partition_point(|s| *s < id) as u32;
@@ -120,56 +206,69 @@ impl Ranks {
             rules: set.rules.iter().map(|r| rank(&r.id)).collect(),
             pii: set.pii.iter().map(|r| rank(&r.id)).collect(),
             grounding: rank(&set.grounding.id),
+            model: set.classifier.as_ref().map_or(0, |c| rank(&c.id)),
         }
     }
 }
 
 /// Drops a hit that a longer or equal hit of the same rule, starting at or before it, already
-/// covers (最好 inside 最好的). Input sorted by start, longest first.
-fn merge(raws: Vec<Raw>) -> Vec<Raw> {
-    let mut out: Vec<Raw> = Vec::with_capacity(raws.len());
-    for f in raws {
-        let covered = out
+/// covers (最好 inside 最好的). Input sorted by start, longest first. Compacts in place: on a text
+/// full of hits a second buffer would be as large as the first.
+fn merge(mut raws: Vec<Raw>) -> Vec<Raw> {
+    let mut kept = 0;
+    for i in 0..raws.len() {
+        let f = raws[i];
+        let covered = raws[..kept]
             .iter()
             .rev()
             .take_while(|p| p.end > f.start)
             .any(|p| p.source == f.source && f.end <= p.end);
         if !covered {
-            out.push(f);
+            raws[kept] = f;
+            kept += 1;
         }
     }
-    out
+    raws.truncate(kept);
+    raws
 }
 
 /// Writes the findings out, quoting the original text of each span.
 fn materialize(set: &RuleSet, text: &str, raws: &[Raw]) -> Vec<Finding> {
     let mut chars = CharBytes::new(text);
     let unsupported: Text = "unsupported_claim".into();
+    let categories: Vec<Text> = CATEGORIES.iter().map(|&c| c.into()).collect();
     raws.iter()
         .map(|r| {
-            let s = chars.byte(r.start);
-            let e = chars.byte_after(s, r.end - r.start);
-            let matched = text[s..e].to_string();
+            let s = chars.byte(r.start as usize);
+            let e = chars.byte_after(s, (r.end - r.start) as usize);
+            let matched = Quote::from(&text[s..e]);
             let (rule, category, message, suggestion) = match r.source {
                 Source::Rule(i) => {
-                    let x = &set.rules[i];
+                    let x = &set.rules[i as usize];
                     (&x.id, &x.category, &x.message, &x.suggestion)
                 }
                 Source::Pii(i) => {
-                    let x = &set.pii[i];
+                    let x = &set.pii[i as usize];
                     (&x.id, &x.category, &x.message, &x.suggestion)
                 }
                 Source::Grounding => {
                     let x = &set.grounding;
                     (&x.id, &unsupported, &x.message, &x.suggestion)
                 }
+                Source::Model(k) => match &set.classifier {
+                    Some(x) => (&x.id, &categories[k as usize], &x.message, &x.suggestion),
+                    None => {
+                        let x = &set.grounding;
+                        (&x.id, &unsupported, &x.message, &x.suggestion)
+                    }
+                },
             };
             Finding {
                 rule: rule.clone(),
                 category: category.clone(),
                 severity: r.severity,
-                start: r.start,
-                end: r.end,
+                start: r.start as usize,
+                end: r.end as usize,
                 matched,
                 message: message.clone(),
                 suggestion: suggestion.clone(),

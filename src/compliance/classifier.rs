@@ -1,0 +1,246 @@
+//! A sentence scorer learned from labeled replies, for open phrasing no frame covers.
+//!
+//! Naive Bayes over the character 1–3-grams of the normalized text (each gram counted once per
+//! text, add-half smoothing), trained from JSONL case files when the rules load, so the model is
+//! data the compliance officers own like the rules. It only speaks where the rules are silent: a
+//! sentence without a rule finding whose log-odds of "not pass" reach the threshold becomes one
+//! finding at the configured severity (warn by default: a person decides), with the category
+//! the labeled cases make most likely.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use super::rules::CATEGORIES;
+use super::Verdict;
+
+/// Sentences shorter than this (in characters) are not scored: too little to go on.
+const MIN_CHARS: usize = 4;
+
+/// Counts of one gram over the training cases.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    /// Cases expected `warn` or `block` / `pass` that contain the gram.
+    flagged: u32,
+    pass: u32,
+    /// Labeled flagged cases containing the gram, per category of [`CATEGORIES`].
+    by_category: [u16; CATEGORIES.len()],
+}
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    grams: HashMap<u64, (f32, u32)>,
+    counts: Vec<Counts>,
+    prior: f32,
+    flagged: u32,
+    pass: u32,
+    by_category: [u32; CATEGORIES.len()],
+    pub threshold: f32,
+}
+
+/// One training case (the evaluation format; extra keys such as `sources` are ignored).
+#[derive(Debug, Deserialize)]
+pub struct Example {
+    pub text: String,
+    pub expect: Verdict,
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// Character 1–3-grams of `text`, each once, as exact keys (three 21-bit code points). A run of
+/// digits counts as one `#` and a run of Latin letters as one `a`: numbers and handles are the
+/// detectors' and word lists' business, and the phone numbers and handles in flagged cases would
+/// otherwise teach the model that any order number or model name is suspect.
+pub fn grams(text: &str) -> Vec<u64> {
+    const NONE: u64 = 0x1F_FFFF;
+    let mut chars: Vec<u64> = Vec::with_capacity(text.len() / 2);
+    for c in text.chars() {
+        let class = if c.is_ascii_digit() {
+            Some('#' as u64)
+        } else if c.is_ascii_alphabetic() {
+            Some('a' as u64)
+        } else {
+            None
+        };
+        if let Some(k) = class {
+            if chars.last() != Some(&k) {
+                chars.push(k);
+            }
+        } else {
+            chars.push(c as u64);
+        }
+    }
+    let mut out = Vec::with_capacity(chars.len() * 3);
+    for i in 0..chars.len() {
+        let a = chars[i];
+        out.push(a | NONE << 21 | NONE << 42);
+        if let Some(&b) = chars.get(i + 1) {
+            out.push(a | b << 21 | NONE << 42);
+            if let Some(&c) = chars.get(i + 2) {
+                out.push(a | b << 21 | c << 42);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+impl Classifier {
+    /// Trains on normalized example texts. `None` when there is not at least one `pass` and one
+    /// flagged example.
+    pub fn train(examples: &[(String, Verdict, Option<usize>)], threshold: f32) -> Option<Self> {
+        let mut index: HashMap<u64, u32> = HashMap::new();
+        let mut counts: Vec<Counts> = Vec::new();
+        let (mut flagged, mut pass) = (0u32, 0u32);
+        let mut by_category = [0u32; CATEGORIES.len()];
+        let mut seen = HashSet::new();
+        for (text, expect, category) in examples {
+            if !seen.insert(text.as_str()) {
+                continue;
+            }
+            let is_flagged = *expect != Verdict::Pass;
+            if is_flagged {
+                flagged += 1;
+                if let Some(c) = category {
+                    by_category[*c] += 1;
+                }
+            } else {
+                pass += 1;
+            }
+            for g in grams(text) {
+                let i = *index.entry(g).or_insert_with(|| {
+                    counts.push(Counts::default());
+                    (counts.len() - 1) as u32
+                });
+                let c = &mut counts[i as usize];
+                if is_flagged {
+                    c.flagged += 1;
+                    if let Some(k) = category {
+                        c.by_category[*k] = c.by_category[*k].saturating_add(1);
+                    }
+                } else {
+                    c.pass += 1;
+                }
+            }
+        }
+        if flagged == 0 || pass == 0 {
+            return None;
+        }
+        let (f, p) = (flagged as f32 + 1.0, pass as f32 + 1.0);
+        let grams = index
+            .into_iter()
+            .map(|(g, i)| {
+                let c = &counts[i as usize];
+                let w = ((c.flagged as f32 + 0.5) / f).ln() - ((c.pass as f32 + 0.5) / p).ln();
+                (g, (w, i))
+            })
+            .collect();
+        Some(Classifier {
+            grams,
+            counts,
+            prior: (flagged as f32 / pass as f32).ln(),
+            flagged,
+            pass,
+            by_category,
+            threshold,
+        })
+    }
+
+    /// Log-odds that a normalized sentence should not pass (grams never seen add nothing).
+    pub fn score(&self, sentence: &str) -> f32 {
+        self.prior
+            + grams(sentence)
+                .iter()
+                .filter_map(|g| self.grams.get(g))
+                .map(|&(w, _)| w)
+                .sum::<f32>()
+    }
+
+    /// The score and, when it reaches the threshold, the index in [`CATEGORIES`] of the most
+    /// likely category among the labeled cases.
+    pub fn judge(&self, sentence: &str) -> Option<(f32, usize)> {
+        if sentence.chars().count() < MIN_CHARS {
+            return None;
+        }
+        let gs = grams(sentence);
+        let mut score = self.prior;
+        let mut cat = [0f32; CATEGORIES.len()];
+        for (k, n) in self.by_category.iter().enumerate() {
+            cat[k] = if *n == 0 {
+                f32::NEG_INFINITY
+            } else {
+                (*n as f32).ln()
+            };
+        }
+        for g in &gs {
+            let Some(&(w, i)) = self.grams.get(g) else {
+                continue;
+            };
+            score += w;
+            let c = &self.counts[i as usize];
+            for (k, n) in self.by_category.iter().enumerate() {
+                if *n > 0 {
+                    cat[k] += ((c.by_category[k] as f32 + 0.5) / (*n as f32 + 1.0)).ln();
+                }
+            }
+        }
+        if score < self.threshold {
+            return None;
+        }
+        let best = (0..CATEGORIES.len())
+            .filter(|&k| CATEGORIES[k] != "unsupported_claim")
+            .max_by(|&a, &b| cat[a].total_cmp(&cat[b]))
+            .unwrap_or(0);
+        Some((score, best))
+    }
+
+    /// Number of distinct texts trained on: (flagged, pass).
+    pub fn trained_on(&self) -> (u32, u32) {
+        (self.flagged, self.pass)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(t: &str, v: Verdict, c: Option<usize>) -> (String, Verdict, Option<usize>) {
+        (t.to_string(), v, c)
+    }
+
+    #[test]
+    fn grams_are_distinct_and_cover_one_to_three_characters() {
+        let g = grams("微信微信");
+        // 微, 信, 微信, 信微, 微信微, 信微信
+        assert_eq!(g.len(), 6);
+        assert_eq!(grams("12345"), grams("9"));
+        assert_eq!(grams("vx"), grams("iphone"));
+    }
+
+    #[test]
+    fn learns_which_words_go_with_which_verdict_and_category() {
+        let med = CATEGORIES.iter().position(|c| *c == "medical_claims");
+        let cases = vec![
+            ex("喝了它胃病就好了", Verdict::Block, med),
+            ex("吃了它关节病就好了", Verdict::Block, med),
+            ex("用了以后失眠就好了", Verdict::Block, med),
+            ex("您的快递已经发出了", Verdict::Pass, None),
+            ex("您的订单已经发货了", Verdict::Pass, None),
+            ex("您好，请问有什么可以帮您", Verdict::Pass, None),
+        ];
+        let c = Classifier::train(&cases, 0.0).expect("trains");
+        assert_eq!(c.trained_on(), (3, 3));
+        assert!(c.score("喝了以后头痛就好了") > c.score("您的包裹已经发出了"));
+        let (_, k) = c.judge("喝了以后头痛就好了").expect("flagged");
+        assert_eq!(CATEGORIES[k], "medical_claims");
+        assert!(c.judge("您的包裹已经发出了").is_none());
+    }
+
+    #[test]
+    fn needs_both_kinds_of_example() {
+        let only_pass = vec![ex("您好", Verdict::Pass, None)];
+        assert!(Classifier::train(&only_pass, 0.0).is_none());
+    }
+}
