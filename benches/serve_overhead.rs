@@ -327,6 +327,11 @@ struct Measured {
     first_after_provider: Vec<f64>,
     /// Provider sent its last event → client saw the draft / `[DONE]`.
     after_provider_done: Vec<f64>,
+    /// Time to the first delta less the provider's own share (received → first event): what
+    /// the path itself spent on the way there and back.
+    outside_first: Vec<f64>,
+    /// The same for the draft / `[DONE]`: total less received → last event.
+    outside_total: Vec<f64>,
     stages: Vec<[f64; 7]>,
     kefu_cpu_ms: f64,
     own_cpu_ms: f64,
@@ -339,6 +344,8 @@ fn measure(samples: &[Sample], by_tag: &HashMap<String, &Recorded>) -> Measured 
         to_provider: Vec::new(),
         first_after_provider: Vec::new(),
         after_provider_done: Vec::new(),
+        outside_first: Vec::new(),
+        outside_total: Vec::new(),
         stages: Vec::new(),
         kefu_cpu_ms: 0.0,
         own_cpu_ms: 0.0,
@@ -354,6 +361,10 @@ fn measure(samples: &[Sample], by_tag: &HashMap<String, &Recorded>) -> Measured 
         let last = r.sent.last.get().expect("the fake sent its last event");
         m.first_after_provider.push(delta_ms(*first, s.first));
         m.after_provider_done.push(delta_ms(*last, s.end));
+        m.outside_first
+            .push(delta_ms(s.sent, r.at) + delta_ms(*first, s.first));
+        m.outside_total
+            .push(delta_ms(s.sent, r.at) + delta_ms(*last, s.end));
         if let Some(st) = s.stages {
             m.stages.push(st);
         }
@@ -678,6 +689,31 @@ fn report(results: &[(String, Vec<Measured>)]) {
                 x.own_cpu_ms,
             );
         }
+    }
+    println!();
+    println!("Time outside the provider per request: to the first delta and to the draft, less the provider's own time from receiving the request to its first / last event (p50 / p99, ms):");
+    println!();
+    println!("| streams | path | to the first delta | to the draft / [DONE] |");
+    println!("|---|---|---|---|");
+    for (c, m) in results {
+        for (name, x) in [("direct", &m[DIRECT]), ("kefu serve", &m[KEFU_PATH])] {
+            println!(
+                "| {c} | {name} | {:.2} / {:.2} | {:.2} / {:.2} |",
+                pct(&x.outside_first, 0.5),
+                pct(&x.outside_first, 0.99),
+                pct(&x.outside_total, 0.5),
+                pct(&x.outside_total, 0.99),
+            );
+        }
+        let (d, k) = (&m[DIRECT], &m[KEFU_PATH]);
+        let added = |a: &[f64], b: &[f64], p: f64| pct(b, p) - pct(a, p);
+        println!(
+            "| {c} | added by kefu | {:+.2} / {:+.2} | {:+.2} / {:+.2} |",
+            added(&d.outside_first, &k.outside_first, 0.5),
+            added(&d.outside_first, &k.outside_first, 0.99),
+            added(&d.outside_total, &k.outside_total, 0.5),
+            added(&d.outside_total, &k.outside_total, 0.99),
+        );
     }
     println!();
     println!("kefu's own step timings (the draft's `timings`; p50 / p99, ms):");
