@@ -572,3 +572,32 @@ fn two_pass_search_ranks_like_one_pass_with_every_term() {
         }
     }
 }
+
+/// Issue 3: a question asks for a kind of answer (能抵多少钱: an amount; 多久: a time), and the
+/// section that holds one ranks above a section on the same topic without it.
+#[test]
+fn the_kind_of_answer_asked_for_lifts_the_snippet_that_gives_it() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    let (plain, _) = KnowledgeBase::open_with(
+        &demo(),
+        SearchOptions {
+            answer_type_boost: 1.0,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    for (q, want) in [
+        ("旧机换新能抵多少钱", "policies/trade-in#2"),
+        ("退货申请多久审核", "policies/returns#4"),
+    ] {
+        let with = kb.search(&ask(q)).unwrap();
+        assert_eq!(ids(&with).first(), Some(&want), "{q}: {:?}", ids(&with));
+        let without = plain.search(&ask(q)).unwrap();
+        assert_ne!(
+            ids(&without).first(),
+            Some(&want),
+            "{q}: {:?}",
+            ids(&without)
+        );
+    }
+}

@@ -14,7 +14,8 @@
 //! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover. `no_answer` when none of the first few hits both covers enough
+//! share of concepts they cover and by whether they hold the kind of answer asked for (a time
+//! for 多久, an amount for 多少). `no_answer` when none of the first few hits both covers enough
 //! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
 //! [`NoAnswerSignals`]).
 //!
@@ -25,6 +26,7 @@
 //! `expired` and down-weighted so it ranks below current snippets of similar relevance, unless
 //! the query names it (a concept in its title and no other document's title: 618).
 
+mod answer_type;
 pub mod eval;
 mod homophone;
 mod index;
@@ -213,6 +215,9 @@ pub struct SearchOptions {
     /// How many of the top hits no-answer detection reads: `no_answer` only when none of them
     /// passes the two tests above.
     pub no_answer_depth: usize,
+    /// Score factor of a snippet holding the kind of answer the question asks for (a time for
+    /// 多久, an amount for 多少钱, steps for 怎么申请); 1 disables.
+    pub answer_type_boost: f32,
 }
 
 impl Default for SearchOptions {
@@ -245,6 +250,7 @@ impl Default for SearchOptions {
             no_answer_coverage: 0.1,
             no_answer_needs_anchor: true,
             no_answer_depth: 3,
+            answer_type_boost: 1.5,
         }
     }
 }
@@ -281,6 +287,7 @@ impl SearchOptions {
             no_answer_coverage: 0.0,
             no_answer_needs_anchor: false,
             no_answer_depth: 1,
+            answer_type_boost: 1.0,
         }
     }
 }

@@ -13,6 +13,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Term};
 
+use super::answer_type::AnswerTypes;
 use super::homophone::Homophones;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
@@ -78,6 +79,9 @@ pub struct Inner {
     titles: Vec<String>,
     /// Snippets per document.
     doc_sizes: HashMap<String, u64>,
+    answer_types: AnswerTypes,
+    /// The answer kinds each snippet's title and text hold (read once per load).
+    given: Vec<u8>,
 }
 
 impl Inner {
@@ -223,7 +227,7 @@ impl Inner {
         } else {
             Homophones::default()
         };
-        let texts = snippets
+        let texts: Vec<String> = snippets
             .iter()
             .map(|s| normalize(&format!("{} {}", s.title, s.text)))
             .collect();
@@ -232,7 +236,15 @@ impl Inner {
         for s in &snippets {
             *doc_sizes.entry(s.doc_id.clone()).or_insert(0) += 1;
         }
+        let answer_types = AnswerTypes::new();
+        let given = if options.answer_type_boost != 1.0 {
+            texts.iter().map(|t| answer_types.given(t)).collect()
+        } else {
+            vec![0; snippets.len()]
+        };
         Ok(Inner {
+            answer_types,
+            given,
             doc_sizes,
             texts,
             titles,
@@ -465,6 +477,19 @@ impl Inner {
                     && c.terms.iter().all(|(t, _)| self.title_df(t) <= own)
             })
         };
+        // The latest customer turn says what kind of answer is wanted now.
+        let asked = if self.options.answer_type_boost != 1.0 {
+            req.turns
+                .iter()
+                .rev()
+                .find(|t| t.role == crate::conversation::Role::Customer)
+                .map_or(0, |t| {
+                    let head: String = t.text.chars().take(500).collect();
+                    self.answer_types.asked(&self.lang.normalize(&head))
+                })
+        } else {
+            0
+        };
         let mut hits = Vec::with_capacity(top.len());
         for &(score, i) in &top {
             let s = &self.snippets[i];
@@ -477,6 +502,9 @@ impl Inner {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
                 let cov = coverage(&analyzed, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
+            }
+            if asked & self.given.get(i).copied().unwrap_or(0) != 0 {
+                score *= self.options.answer_type_boost;
             }
             if let Some(sku) = &req.sku {
                 if sku_key(&s.doc_id) == sku_key(sku) {
