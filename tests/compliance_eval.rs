@@ -39,3 +39,24 @@ fn heldout_split_meets_the_targets() {
 fn tuned_split_meets_the_targets() {
     assert_targets("tuned.jsonl");
 }
+
+/// The cases written while working on round 2 (tuned on, like `tuned.jsonl`).
+#[test]
+fn round2_dev_set_meets_the_targets() {
+    assert_targets("round2-dev.jsonl");
+}
+
+/// 别 in 特别 or 区别 is no negation: "特别适合失眠的人群" is a claim, "不适合…" a caution.
+#[test]
+fn words_that_contain_a_negator_do_not_negate() {
+    use kefu::compliance::{Grounding, Verdict};
+    let c = rules();
+    let claim = c.check("这款粉特别适合失眠的人群。", &Grounding::default());
+    assert_eq!(claim.verdict, Verdict::Block, "{:?}", claim.findings);
+    let caution = c.check("这款粉不适合失眠的人群。", &Grounding::default());
+    assert!(
+        caution.findings.iter().all(|f| f.rule != "med.suitable"),
+        "{:?}",
+        caution.findings
+    );
+}

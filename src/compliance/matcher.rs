@@ -230,7 +230,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 22] = [
+const NOT_NEGATING: [&str; 33] = [
     "要不",
     "不如",
     "不然",
@@ -253,6 +253,18 @@ const NOT_NEGATING: [&str; 22] = [
     "不断",
     "不久",
     "没事",
+    // 别 inside ordinary words (特别适合 is not a negation), 无 in product properties.
+    "特别",
+    "分别",
+    "区别",
+    "差别",
+    "级别",
+    "类别",
+    "性别",
+    "识别",
+    "个别",
+    "无糖",
+    "无添加",
 ];
 /// How many normalized characters before a hit are searched for a negation.
 const NEGATION_WINDOW: usize = 12;
