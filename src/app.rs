@@ -121,9 +121,12 @@ impl App {
             Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
             Err(e) => json!({ "ok": false, "error": format!("reload task failed: {e}") }),
         };
-        let rules = match self.compliance.reload() {
-            Ok(version) => json!({ "ok": true, "version": version }),
-            Err(e) => json!({ "ok": false, "error": e.to_string() }),
+        // Loading rules compiles large regexes and trains the classifier: a blocking thread's job.
+        let compliance = self.compliance.clone();
+        let rules = match tokio::task::spawn_blocking(move || compliance.reload()).await {
+            Ok(Ok(version)) => json!({ "ok": true, "version": version }),
+            Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+            Err(e) => json!({ "ok": false, "error": format!("reload task failed: {e}") }),
         };
         let prompts = match self.reload_prompts() {
             Ok(()) => json!({ "ok": true }),

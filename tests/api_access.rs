@@ -107,6 +107,9 @@ on_both_stores! {
         assert_eq!(status, 200);
         let (status, report) = app.post_as(ADMIN, "/v1/admin/reload", &json!({})).await;
         assert_eq!(status, 200, "{report}");
+        for part in ["knowledge", "rules", "prompts"] {
+            assert_eq!(report[part]["ok"], true, "{part}: {report}");
+        }
     }
 
     async fn another_agents_draft_is_a_404_not_a_403(backend) {

@@ -116,17 +116,25 @@ pub struct CheckRequest {
     sources: Option<Vec<String>>,
 }
 
+/// Any text up to the body limit: the check runs on a blocking thread, so a long text does not
+/// hold an async worker that streams other agents' deltas.
 pub async fn check(
     State(app): State<AppState>,
     Caller(_actor): Caller,
     ApiJson(req): ApiJson<CheckRequest>,
-) -> Json<CheckResult> {
-    Json(app.compliance.check(
-        &req.text,
-        &Grounding {
-            sources: req.sources,
-        },
-    ))
+) -> Result<Json<CheckResult>, ApiError> {
+    let compliance = app.compliance.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        compliance.check(
+            &req.text,
+            &Grounding {
+                sources: req.sources,
+            },
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the check task failed: {e}")))?;
+    Ok(Json(result))
 }
 
 pub async fn get_draft(
