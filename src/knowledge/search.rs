@@ -147,6 +147,7 @@ impl Inner {
                 }
             }
         }
+        let lang = QueryLanguage::new();
         let products = snippets
             .iter()
             .filter(|s| s.kind == Kind::Product)
@@ -154,7 +155,6 @@ impl Inner {
             .collect();
         let mut product_words: HashSet<String> = HashSet::new();
         if options.understand {
-            let lang = QueryLanguage::new();
             for s in snippets.iter().filter(|s| s.kind == Kind::Product) {
                 let mut add = |text: &str| {
                     for w in words(&jieba, &normalize(text), true, options.hmm) {
@@ -208,7 +208,6 @@ impl Inner {
         let homophones = if options.understand && options.homophones {
             // Only words the knowledge uses: repairing toward a word no snippet holds finds
             // nothing and risks chance homophones (买完 → 卖完).
-            let lang = QueryLanguage::new();
             let f = &built.fields;
             let used = |w: &str| {
                 [f.body_words, f.title_words].into_iter().any(|field| {
@@ -252,7 +251,7 @@ impl Inner {
             report,
             version,
             jieba,
-            lang: QueryLanguage::new(),
+            lang,
             synonyms,
             homophones,
             built,
