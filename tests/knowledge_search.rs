@@ -601,3 +601,68 @@ fn the_kind_of_answer_asked_for_lifts_the_snippet_that_gives_it() {
         );
     }
 }
+
+/// Review of issue 3's fix: a heading word of an expired document (its 退款 section) is in few
+/// other titles, fewer than the document has sections, yet it names no document; only a word of
+/// the document title used by no other document's title does (狂欢节).
+#[test]
+fn heading_word_of_an_expired_multi_section_doc_keeps_its_penalty() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("campaigns")).unwrap();
+    std::fs::create_dir_all(root.join("policies")).unwrap();
+    let mut old = String::from(
+        "+++\nid = \"campaigns/fest-2025\"\ntitle = \"2025年狂欢节活动规则\"\nkind = \"policy\"\n\
+         valid_from = 2025-10-20\nvalid_to = 2025-11-12\n+++\n\n",
+    );
+    for (heading, body) in [
+        ("活动时间", "狂欢节活动10月20日开始，11月12日结束。"),
+        ("优惠券", "狂欢节店铺券满299减30，过期作废。"),
+        ("价保", "活动订单保价至11月12日。"),
+        ("发货", "活动订单72小时内发货。"),
+        ("退款", "活动订单退款原路返回，1到3个工作日到账。"),
+        ("赠品", "前100名赠送烘焙纸一盒。"),
+    ] {
+        old.push_str(&format!("## {heading}\n\n{body}\n\n"));
+    }
+    std::fs::write(root.join("campaigns/fest-2025.md"), old).unwrap();
+    std::fs::write(
+        root.join("policies/refund.md"),
+        "+++\nid = \"policies/refund\"\ntitle = \"退款规则\"\nkind = \"policy\"\n+++\n\n\
+         ## 到账时间\n\n退款审核通过后原路返回，一般1到7个工作日到账。\n",
+    )
+    .unwrap();
+    let (kb, report) = KnowledgeBase::open(root).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (always, _) = KnowledgeBase::open_with(
+        root,
+        SearchOptions {
+            expired_named: false,
+            ..SearchOptions::default()
+        },
+    )
+    .unwrap();
+    let hit = |kb: &KnowledgeBase, q: &str| {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        let h = r
+            .hits
+            .iter()
+            .find(|h| h.id == "campaigns/fest-2025#5")
+            .unwrap_or_else(|| panic!("{q}: no expired 退款 section in {:?}", ids(&r)));
+        assert!(h.expired);
+        h.score
+    };
+    let generic = "退款多久到账";
+    assert_eq!(hit(&kb, generic), hit(&always, generic));
+    let named = "狂欢节的退款多久到账";
+    let (lifted, penalized) = (hit(&kb, named), hit(&always, named));
+    assert!(
+        (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
+        "{lifted} vs {penalized}"
+    );
+}

@@ -65,6 +65,15 @@ impl Homophones {
         self.words.is_empty()
     }
 
+    /// Whether `word` is one of the knowledge's words or a common dictionary word, unless a
+    /// rare one that happens to be in jieba's dictionary (发飘, 3 in its corpus).
+    fn known(&self, jieba: &Jieba, word: &str) -> bool {
+        // jieba-rs has no public plain frequency lookup; `suggest_freq` of a dictionary word
+        // is at least its dictionary frequency, and runs only for dictionary words.
+        self.words.contains(word)
+            || (jieba.has_word(word) && jieba.suggest_freq(word) > RARE_WORD_FREQ)
+    }
+
     /// The vocabulary word `stretch` is a homophone typo of, if any.
     fn repair(&self, stretch: &[char]) -> Option<&str> {
         let text: String = stretch.iter().collect();
@@ -82,8 +91,9 @@ impl Homophones {
     /// `normalized` with homophone typos replaced by the vocabulary word they sound like.
     ///
     /// Candidates are runs of whole jieba tokens (no HMM: an unknown stretch stays single
-    /// characters) of 2 to 4 CJK characters that are not one common dictionary word; the
-    /// longest repair at the leftmost position wins.
+    /// characters) of 2 to 4 CJK characters none of whose multi-character tokens is a
+    /// knowledge word or a common dictionary word; the longest repair at the leftmost position
+    /// wins.
     pub fn correct(&self, jieba: &Jieba, normalized: &str) -> String {
         if self.is_empty() {
             return normalized.to_string();
@@ -102,17 +112,16 @@ impl Homophones {
                 if !t.chars().all(is_cjk) {
                     break;
                 }
+                // A known word is what the customer meant, wherever it stands in the stretch:
+                // no stretch holding one is rewritten (快递 in 快递发活 stays).
+                if t.chars().count() > 1 && self.known(jieba, t) {
+                    break;
+                }
                 chars.extend(t.chars());
                 if chars.len() > MAX_CHARS {
                     break;
                 }
-                // A known word is what the customer meant, unless it is a rare one that
-                // happens to be in jieba's dictionary (发飘, 3 in its corpus).
-                let one_word = j == i
-                    && chars.len() > 1
-                    && jieba.has_word(t)
-                    && jieba.suggest_freq(t) > RARE_WORD_FREQ;
-                if chars.len() >= 2 && !one_word {
+                if chars.len() >= 2 {
                     if let Some(w) = self.repair(&chars) {
                         repaired = Some((j, w));
                     }
@@ -157,6 +166,24 @@ mod tests {
         for text in ["订金能退吗", "今天天气怎么样", "发货了吗", "ok 好的"] {
             assert_eq!(h.correct(&jieba, text), text);
         }
+    }
+
+    #[test]
+    fn stretch_holding_a_known_word_after_its_start_is_not_rewritten() {
+        let jieba = Jieba::new();
+        // 发火单 sounds like 发货单, but 发火 is a common word: the stretch starts with it and
+        // only the single character after it is unknown.
+        let h = Homophones::new(["发货单"]);
+        assert_eq!(h.correct(&jieba, "发火单"), "发火单");
+        // The same with a knowledge word jieba holds as a rare one (发飘, 3 in its corpus).
+        let h = Homophones::new(["发飘", "发票单"]);
+        assert_eq!(h.correct(&jieba, "发飘单"), "发飘单");
+        // Without it in the knowledge, the rare word may still be part of a typo.
+        let h = Homophones::new(["发票单"]);
+        assert_eq!(h.correct(&jieba, "发飘单"), "发票单");
+        // A typo stretch without a known word is still repaired.
+        let h = Homophones::new(["发货单"]);
+        assert_eq!(h.correct(&jieba, "发活单"), "发货单");
     }
 
     #[test]

@@ -193,8 +193,9 @@ pub struct SearchOptions {
     pub coverage_rerank: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
-    /// No expired penalty when the query names the expired snippet by a title word that no
-    /// current candidate's title holds (a question about that campaign).
+    /// No expired penalty when the query names the expired snippet's document by a word of its
+    /// document title (not a section heading) that no other document's title holds (a question
+    /// about that campaign).
     pub expired_named: bool,
     /// Weight of each character of a query word the knowledge never uses (芯子 → 芯, matched
     /// inside 滤芯 by the n-gram field), relative to the word (0 disables).

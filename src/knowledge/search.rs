@@ -52,6 +52,45 @@ pub struct ConceptSignal {
     pub matched: bool,
 }
 
+/// A document's own title: the part its snippets' titles share (a Markdown section's title is
+/// "document title / heading"). A document of one section keeps the whole title: nothing tells
+/// its heading apart.
+fn doc_title<'a>(titles: &[&'a str]) -> &'a str {
+    let mut t = titles.first().copied().unwrap_or_default();
+    loop {
+        let shared = titles
+            .iter()
+            .all(|o| *o == t || o.strip_prefix(t).is_some_and(|r| r.starts_with(" / ")));
+        match t.rfind(" / ") {
+            Some(p) if !shared => t = &t[..p],
+            _ => return t,
+        }
+    }
+}
+
+/// Each word of a document title → the document whose title uses it, `None` when several do.
+fn title_owners(snippets: &[Snippet], jieba: &Jieba, hmm: bool) -> HashMap<String, Option<String>> {
+    let mut by_doc: HashMap<&str, Vec<&str>> = HashMap::new();
+    for s in snippets {
+        by_doc.entry(&s.doc_id).or_default().push(&s.title);
+    }
+    let mut owners: HashMap<String, Option<String>> = HashMap::new();
+    for (doc, titles) in by_doc {
+        // Search mode, as the title field is indexed and queries are read (618 inside 618大促).
+        for w in words(jieba, &normalize(doc_title(&titles)), true, hmm) {
+            owners
+                .entry(w)
+                .and_modify(|o| {
+                    if o.as_deref() != Some(doc) {
+                        *o = None;
+                    }
+                })
+                .or_insert_with(|| Some(doc.to_string()));
+        }
+    }
+    owners
+}
+
 /// Everything one load produced; replaced as a whole on reload.
 pub struct Inner {
     pub snippets: Vec<Snippet>,
@@ -75,10 +114,9 @@ pub struct Inner {
     /// Each snippet's title and text, normalized, for the coverage re-ranking (once per load,
     /// not once per candidate of every query).
     texts: Vec<String>,
-    /// Each snippet's title, normalized.
-    titles: Vec<String>,
-    /// Snippets per document.
-    doc_sizes: HashMap<String, u64>,
+    /// Each word of a document title (not a section heading) → the document whose title uses
+    /// it, `None` when several documents' titles do.
+    title_owners: HashMap<String, Option<String>>,
     answer_types: AnswerTypes,
     /// The answer kinds each snippet's title and text hold (read once per load).
     given: Vec<u8>,
@@ -147,6 +185,7 @@ impl Inner {
                 }
             }
         }
+        let lang = QueryLanguage::new();
         let products = snippets
             .iter()
             .filter(|s| s.kind == Kind::Product)
@@ -154,7 +193,6 @@ impl Inner {
             .collect();
         let mut product_words: HashSet<String> = HashSet::new();
         if options.understand {
-            let lang = QueryLanguage::new();
             for s in snippets.iter().filter(|s| s.kind == Kind::Product) {
                 let mut add = |text: &str| {
                     for w in words(&jieba, &normalize(text), true, options.hmm) {
@@ -208,7 +246,6 @@ impl Inner {
         let homophones = if options.understand && options.homophones {
             // Only words the knowledge uses: repairing toward a word no snippet holds finds
             // nothing and risks chance homophones (买完 → 卖完).
-            let lang = QueryLanguage::new();
             let f = &built.fields;
             let used = |w: &str| {
                 [f.body_words, f.title_words].into_iter().any(|field| {
@@ -231,11 +268,11 @@ impl Inner {
             .iter()
             .map(|s| normalize(&format!("{} {}", s.title, s.text)))
             .collect();
-        let titles = snippets.iter().map(|s| normalize(&s.title)).collect();
-        let mut doc_sizes: HashMap<String, u64> = HashMap::new();
-        for s in &snippets {
-            *doc_sizes.entry(s.doc_id.clone()).or_insert(0) += 1;
-        }
+        let title_owners = if options.expired_named {
+            title_owners(&snippets, &jieba, options.hmm)
+        } else {
+            HashMap::new()
+        };
         let answer_types = AnswerTypes::new();
         let given = if options.answer_type_boost != 1.0 {
             texts.iter().map(|t| answer_types.given(t)).collect()
@@ -245,14 +282,13 @@ impl Inner {
         Ok(Inner {
             answer_types,
             given,
-            doc_sizes,
+            title_owners,
             texts,
-            titles,
             snippets,
             report,
             version,
             jieba,
-            lang: QueryLanguage::new(),
+            lang,
             synonyms,
             homophones,
             built,
@@ -276,14 +312,6 @@ impl Inner {
     /// The no-answer signals of `hits` (the response to `req`).
     pub fn signals(&self, req: &SearchRequest, hits: &[Hit]) -> NoAnswerSignals {
         self.no_answer_signals(&self.analyze(req), req, hits)
-    }
-
-    /// Snippets whose title holds `term` as a word.
-    fn title_df(&self, term: &str) -> u64 {
-        self.built
-            .searcher
-            .doc_freq(&Term::from_field_text(self.built.fields.title_words, term))
-            .unwrap_or(0)
     }
 
     /// Documents holding any of `terms` as a word (body or title), at most: the largest
@@ -460,21 +488,18 @@ impl Inner {
         let limit = (req.k * 2 + 10).max(self.options.rerank_depth);
         let top = self.candidates(req, today, &terms, limit)?;
         let is_expired = |i: usize| self.snippets[i].valid_to.is_some_and(|to| to < today);
-        // A query that names an expired snippet's document by a concept found in its title and
-        // in no other document's title (618 → 2026年618大促活动规则) asks about that campaign: it
-        // is the topic, not an old rule of it. A concept with a word in other titles too (活动)
-        // does not name it.
+        // A query that names an expired snippet's document by a concept found in its document
+        // title and in no other document's title (618 → 2026年618大促活动规则) asks about that
+        // campaign: it is the topic, not an old rule of it. A concept with a word in other
+        // titles too (活动) does not name it, nor does a section heading (退款). Single
+        // characters (the 1 and 2 of 双12) are too short to name anything either way.
         let named = |i: usize| {
-            let own = self
-                .doc_sizes
-                .get(&self.snippets[i].doc_id)
-                .copied()
-                .unwrap_or(1);
+            let doc = Some(&self.snippets[i].doc_id);
+            let owner = |t: &str| self.title_owners.get(t).map(Option::as_ref);
             analyzed.concepts.iter().any(|c| {
-                c.terms
-                    .iter()
-                    .any(|(t, _)| t.chars().count() >= 2 && self.titles[i].contains(t.as_str()))
-                    && c.terms.iter().all(|(t, _)| self.title_df(t) <= own)
+                let mut words = c.terms.iter().filter(|(t, _)| t.chars().count() >= 2);
+                words.clone().any(|(t, _)| owner(t) == Some(doc))
+                    && words.all(|(t, _)| owner(t).is_none_or(|o| o == doc))
             })
         };
         // The latest customer turn says what kind of answer is wanted now.
