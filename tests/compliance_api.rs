@@ -379,3 +379,33 @@ fn a_comparator_is_a_word_not_characters_across_two_words() {
     assert_eq!(verdict(&c, "今天下单是最后机会了。"), Verdict::Warn);
     assert_eq!(verdict(&c, "这款是天下最好的茶。"), Verdict::Block);
 }
+
+/// Review bug: the `boost` class (调节, 降, 补, 养 …) before a `body` word and the `effect`
+/// word 帮 before an `ailment` blocked ordinary product and service texts. Shipped rules.
+#[test]
+fn boost_and_effect_classes_do_not_block_ordinary_product_texts() {
+    let c = shipped();
+    for text in [
+        "升降桌可调节适合身高150到190",
+        "台灯灯臂可以调节关节角度",
+        "支架可以调节个子高矮都能用",
+        "已帮您备注不含过敏原",
+    ] {
+        let r = c.check(text, &Grounding::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{text}: {:?}", r.findings);
+    }
+    // The claims the classes are for still block.
+    for text in ["这款茶可以调节血压", "每天喝一杯能提高免疫力", "能帮你缓解失眠"] {
+        assert_eq!(verdict(&c, text), Verdict::Block, "{text}");
+    }
+}
+
+/// Review bug: `app` as one of the shop's own channels blocked "在app里下单", where the app
+/// is usually the marketplace's own. Shipped rules.
+#[test]
+fn the_marketplace_app_is_not_an_off_platform_channel() {
+    let c = shipped();
+    let r = c.check("您可以在app里下单领券哦", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.findings);
+    assert_eq!(verdict(&c, "去我们官方app下单更便宜"), Verdict::Block);
+}
