@@ -409,3 +409,21 @@ fn the_marketplace_app_is_not_an_off_platform_channel() {
     assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.findings);
     assert_eq!(verdict(&c, "去我们官方app下单更便宜"), Verdict::Block);
 }
+
+#[test]
+fn a_classifier_threshold_that_is_not_finite_is_rejected_with_its_line() {
+    for bad in ["nan", "inf", "-inf"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "a.toml",
+            &CLASSIFIER.replace("threshold = 0.0", &format!("threshold = {bad}")),
+        );
+        write(dir.path(), "cases.jsonl", CASES);
+        let err = Compliance::load(dir.path())
+            .err()
+            .expect("a non-finite threshold is rejected");
+        assert!(err.to_string().starts_with("a.toml:13:"), "{bad}: {err}");
+        assert!(err.to_string().contains("finite"), "{bad}: {err}");
+    }
+}

@@ -113,7 +113,7 @@ struct ClassifierDef {
     /// JSONL case files (the evaluation format), relative to the rules folder.
     train_files: Vec<Spanned<String>>,
     /// Log-odds a sentence must reach to be flagged.
-    threshold: f32,
+    threshold: Spanned<f32>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -595,11 +595,20 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                     format!("rule id \"{}\" is defined twice", c.id),
                 ));
             }
+            let threshold = *c.threshold.get_ref();
+            if !threshold.is_finite() {
+                return Err(invalid(
+                    file,
+                    src,
+                    c.threshold.span().start,
+                    format!("[classifier] threshold {threshold} is not a finite number"),
+                ));
+            }
             let mut examples = Vec::new();
             for f in &c.train_files {
                 examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
             }
-            let model = Classifier::train(&examples, c.threshold).ok_or_else(|| {
+            let model = Classifier::train(&examples, threshold).ok_or_else(|| {
                 invalid(
                     file,
                     src,
