@@ -427,3 +427,19 @@ fn a_classifier_threshold_that_is_not_finite_is_rejected_with_its_line() {
         assert!(err.to_string().contains("finite"), "{bad}: {err}");
     }
 }
+
+/// A class that expands to nothing would match everywhere.
+#[test]
+fn an_empty_word_class_is_rejected_with_its_file_and_line() {
+    let rule = "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}失眠\"]\nmessage = \"m\"\n";
+    for class in ["verb = []", "verb = [\" \", \"\"]"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "a.toml", rule);
+        write(dir.path(), "b.toml", &format!("[classes]\n\n{class}\n"));
+        let err = Compliance::load(dir.path())
+            .err()
+            .expect("an empty class is rejected");
+        assert!(err.to_string().starts_with("b.toml:3:"), "{class}: {err}");
+        assert!(err.to_string().contains("{verb}"), "{err}");
+    }
+}

@@ -43,7 +43,7 @@ struct RuleFile {
     classifier: Option<ClassifierDef>,
     /// Word classes usable in any file's regexes as `{name}`.
     #[serde(default)]
-    classes: BTreeMap<String, Vec<String>>,
+    classes: BTreeMap<String, Spanned<Vec<String>>>,
     /// Word classes read from word lists (merged with `classes` of the same name).
     #[serde(default)]
     class_files: BTreeMap<String, Vec<Spanned<String>>>,
@@ -319,11 +319,7 @@ fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, S
     classes
         .into_iter()
         .map(|(name, words)| {
-            let mut words: Vec<String> = words
-                .iter()
-                .map(|w| normalize(w).text)
-                .filter(|w| !w.is_empty())
-                .collect();
+            let mut words = normalized_words(&words);
             words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
             words.dedup();
             let alt: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
@@ -421,13 +417,34 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
     }
     // Word classes first: a regex in any file may use a class defined in any other.
     let mut classes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // A class with no word left after normalization would expand to `(?:)`, which matches
+    // everywhere: each definition and each list must bring at least one word.
     for (file, src, parsed) in &mut parsed_files {
         for (name, words) in std::mem::take(&mut parsed.classes) {
-            classes.entry(name).or_default().extend(words);
+            if normalized_words(words.get_ref()).is_empty() {
+                return Err(invalid(
+                    file,
+                    src,
+                    words.span().start,
+                    format!("word class {{{name}}} has no words (after normalization)"),
+                ));
+            }
+            classes.entry(name).or_default().extend(words.into_inner());
         }
         for (name, lists) in std::mem::take(&mut parsed.class_files) {
             for f in &lists {
                 let words = read_list(dir, f, file, src, &mut hashed)?;
+                if normalized_words(&words).is_empty() {
+                    return Err(invalid(
+                        file,
+                        src,
+                        f.span().start,
+                        format!(
+                            "word class {{{name}}}: word list {} has no words (after normalization)",
+                            f.get_ref()
+                        ),
+                    ));
+                }
                 classes.entry(name.clone()).or_default().extend(words);
             }
         }
