@@ -329,7 +329,8 @@ fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, S
 }
 
 /// Replaces every `{name}` (a lower-case identifier, so quantifiers such as `{0,8}` stay) by
-/// the word class of that name.
+/// the word class of that name. `\{name}` is a literal brace; `\\{name}` is a literal
+/// backslash and then the class (an odd run of backslashes escapes the brace).
 fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(re.len());
     let mut rest = re;
@@ -340,9 +341,10 @@ fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
             .unwrap_or(after.len());
         let name = &after[..name_len];
+        let backslashes = out.chars().rev().take_while(|&c| c == '\\').count();
         let is_class = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
             && after[name_len..].starts_with('}')
-            && !rest[..open].ends_with('\\');
+            && backslashes % 2 == 0;
         if !is_class {
             out.push('{');
             rest = after;
@@ -665,4 +667,19 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
         classifier,
         version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_brace_is_literal_and_escaped_backslash_is_not_an_escape() {
+        let classes = BTreeMap::from([("v".to_string(), "(?:治)".to_string())]);
+        assert_eq!(expand_classes("a{v}", &classes).unwrap(), "a(?:治)");
+        assert_eq!(expand_classes(r"a\{v}", &classes).unwrap(), r"a\{v}");
+        assert_eq!(expand_classes(r"a\\{v}", &classes).unwrap(), r"a\\(?:治)");
+        assert_eq!(expand_classes(r"a\\\{v}", &classes).unwrap(), r"a\\\{v}");
+        assert_eq!(expand_classes("a{0,8}", &classes).unwrap(), "a{0,8}");
+    }
 }
