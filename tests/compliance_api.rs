@@ -395,7 +395,11 @@ fn boost_and_effect_classes_do_not_block_ordinary_product_texts() {
         assert_eq!(r.verdict, Verdict::Pass, "{text}: {:?}", r.findings);
     }
     // The claims the classes are for still block.
-    for text in ["这款茶可以调节血压", "每天喝一杯能提高免疫力", "能帮你缓解失眠"] {
+    for text in [
+        "这款茶可以调节血压",
+        "每天喝一杯能提高免疫力",
+        "能帮你缓解失眠",
+    ] {
         assert_eq!(verdict(&c, text), Verdict::Block, "{text}");
     }
 }
