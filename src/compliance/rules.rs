@@ -627,15 +627,8 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             for f in &c.train_files {
                 examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
             }
-            let model = Classifier::train(&examples, threshold).ok_or_else(|| {
-                invalid(
-                    file,
-                    src,
-                    at,
-                    "[classifier] needs at least one pass and one warn or block case to train on"
-                        .into(),
-                )
-            })?;
+            let model = Classifier::train(&examples, threshold)
+                .map_err(|e| invalid(file, src, at, format!("[classifier] {e}")))?;
             classifier = Some(ClassifierRule {
                 id: c.id.into(),
                 severity: severity(&c.severity, file, src)?,
