@@ -344,6 +344,9 @@ fn broken_training_case_is_rejected_with_its_file_and_line() {
     assert!(err.to_string().starts_with("cases.jsonl:8:"), "{err}");
 }
 
+/// Tests the class mechanism (expansion across files, unknown names) with its own small classes,
+/// not the shipped `rules/classes.toml`; the shipped classes are covered by the eval splits and
+/// the regression tests below.
 #[test]
 fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
