@@ -344,6 +344,9 @@ fn broken_training_case_is_rejected_with_its_file_and_line() {
     assert!(err.to_string().starts_with("cases.jsonl:8:"), "{err}");
 }
 
+/// Tests the class mechanism (expansion across files, unknown names) with its own small classes,
+/// not the shipped `rules/classes.toml`; the shipped classes are covered by the eval splits and
+/// the regression tests below.
 #[test]
 fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -378,4 +381,72 @@ fn a_comparator_is_a_word_not_characters_across_two_words() {
     // 今天|下单: no 天下 here, so only the pressure warning.
     assert_eq!(verdict(&c, "今天下单是最后机会了。"), Verdict::Warn);
     assert_eq!(verdict(&c, "这款是天下最好的茶。"), Verdict::Block);
+}
+
+/// Review bug: the `boost` class (调节, 降, 补, 养 …) before a `body` word and the `effect`
+/// word 帮 before an `ailment` blocked ordinary product and service texts. Shipped rules.
+#[test]
+fn boost_and_effect_classes_do_not_block_ordinary_product_texts() {
+    let c = shipped();
+    for text in [
+        "升降桌可调节适合身高150到190",
+        "台灯灯臂可以调节关节角度",
+        "支架可以调节个子高矮都能用",
+        "已帮您备注不含过敏原",
+    ] {
+        let r = c.check(text, &Grounding::default());
+        assert_eq!(r.verdict, Verdict::Pass, "{text}: {:?}", r.findings);
+    }
+    // The claims the classes are for still block.
+    for text in [
+        "这款茶可以调节血压",
+        "每天喝一杯能提高免疫力",
+        "能帮你缓解失眠",
+    ] {
+        assert_eq!(verdict(&c, text), Verdict::Block, "{text}");
+    }
+}
+
+/// Review bug: `app` as one of the shop's own channels blocked "在app里下单", where the app
+/// is usually the marketplace's own. Shipped rules.
+#[test]
+fn the_marketplace_app_is_not_an_off_platform_channel() {
+    let c = shipped();
+    let r = c.check("您可以在app里下单领券哦", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.findings);
+    assert_eq!(verdict(&c, "去我们官方app下单更便宜"), Verdict::Block);
+}
+
+#[test]
+fn a_classifier_threshold_that_is_not_finite_is_rejected_with_its_line() {
+    for bad in ["nan", "inf", "-inf"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "a.toml",
+            &CLASSIFIER.replace("threshold = 0.0", &format!("threshold = {bad}")),
+        );
+        write(dir.path(), "cases.jsonl", CASES);
+        let err = Compliance::load(dir.path())
+            .err()
+            .expect("a non-finite threshold is rejected");
+        assert!(err.to_string().starts_with("a.toml:13:"), "{bad}: {err}");
+        assert!(err.to_string().contains("finite"), "{bad}: {err}");
+    }
+}
+
+/// A class that expands to nothing would match everywhere.
+#[test]
+fn an_empty_word_class_is_rejected_with_its_file_and_line() {
+    let rule = "[[rule]]\nid = \"t.claim\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nregexes = [\"{verb}失眠\"]\nmessage = \"m\"\n";
+    for class in ["verb = []", "verb = [\" \", \"\"]"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "a.toml", rule);
+        write(dir.path(), "b.toml", &format!("[classes]\n\n{class}\n"));
+        let err = Compliance::load(dir.path())
+            .err()
+            .expect("an empty class is rejected");
+        assert!(err.to_string().starts_with("b.toml:3:"), "{class}: {err}");
+        assert!(err.to_string().contains("{verb}"), "{err}");
+    }
 }

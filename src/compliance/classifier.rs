@@ -30,13 +30,31 @@ struct Counts {
 /// A trained model.
 #[derive(Debug, Clone)]
 pub struct Classifier {
+    /// Per gram: its log-odds weight and its row in `category_ll`.
     grams: HashMap<u64, (f32, u32)>,
-    counts: Vec<Counts>,
+    /// Per gram row: log-likelihood of the gram under each category (computed once at train
+    /// time, so judging a sentence is additions only).
+    category_ll: Vec<[f32; CATEGORIES.len()]>,
+    /// Log of each category's labeled case count.
+    category_prior: [f32; CATEGORIES.len()],
+    /// Categories a finding may get: labeled in training, and not `unsupported_claim` (the
+    /// grounding check's). Never empty, in [`CATEGORIES`] order.
+    candidates: Vec<usize>,
     prior: f32,
     flagged: u32,
     pass: u32,
-    by_category: [u32; CATEGORIES.len()],
     pub threshold: f32,
+}
+
+/// Why a model could not be trained.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrainError {
+    #[error("needs at least one pass and one warn or block case to train on")]
+    NeedsBothKinds,
+    #[error("category index {0} is out of range")]
+    CategoryOutOfRange(usize),
+    #[error("needs at least one warn or block case labeled with a category other than unsupported_claim")]
+    NoCategory,
 }
 
 /// One training case (the evaluation format; extra keys such as `sources` are ignored).
@@ -88,9 +106,20 @@ pub fn grams(text: &str) -> Vec<u64> {
 }
 
 impl Classifier {
-    /// Trains on normalized example texts. `None` when there is not at least one `pass` and one
-    /// flagged example.
-    pub fn train(examples: &[(String, Verdict, Option<usize>)], threshold: f32) -> Option<Self> {
+    /// Trains on normalized example texts; categories are indices of [`CATEGORIES`]. Fails
+    /// without at least one `pass` and one flagged example, with an index out of range, or
+    /// when no flagged example names a category a finding could carry.
+    pub fn train(
+        examples: &[(String, Verdict, Option<usize>)],
+        threshold: f32,
+    ) -> Result<Self, TrainError> {
+        if let Some(&k) = examples
+            .iter()
+            .filter_map(|(_, _, c)| c.as_ref())
+            .find(|&&k| k >= CATEGORIES.len())
+        {
+            return Err(TrainError::CategoryOutOfRange(k));
+        }
         let mut index: HashMap<u64, u32> = HashMap::new();
         let mut counts: Vec<Counts> = Vec::new();
         let (mut flagged, mut pass) = (0u32, 0u32);
@@ -126,8 +155,29 @@ impl Classifier {
             }
         }
         if flagged == 0 || pass == 0 {
-            return None;
+            return Err(TrainError::NeedsBothKinds);
         }
+        let candidates: Vec<usize> = (0..CATEGORIES.len())
+            .filter(|&k| by_category[k] > 0 && CATEGORIES[k] != "unsupported_claim")
+            .collect();
+        if candidates.is_empty() {
+            return Err(TrainError::NoCategory);
+        }
+        let mut category_prior = [f32::NEG_INFINITY; CATEGORIES.len()];
+        for k in &candidates {
+            category_prior[*k] = (by_category[*k] as f32).ln();
+        }
+        let category_ll = counts
+            .iter()
+            .map(|c| {
+                let mut ll = [0f32; CATEGORIES.len()];
+                for k in &candidates {
+                    ll[*k] =
+                        ((c.by_category[*k] as f32 + 0.5) / (by_category[*k] as f32 + 1.0)).ln();
+                }
+                ll
+            })
+            .collect();
         let (f, p) = (flagged as f32 + 1.0, pass as f32 + 1.0);
         let grams = index
             .into_iter()
@@ -137,13 +187,14 @@ impl Classifier {
                 (g, (w, i))
             })
             .collect();
-        Some(Classifier {
+        Ok(Classifier {
             grams,
-            counts,
+            category_ll,
+            category_prior,
+            candidates,
             prior: (flagged as f32 / pass as f32).ln(),
             flagged,
             pass,
-            by_category,
             threshold,
         })
     }
@@ -164,36 +215,27 @@ impl Classifier {
         if sentence.chars().count() < MIN_CHARS {
             return None;
         }
-        let gs = grams(sentence);
-        let mut score = self.prior;
-        let mut cat = [0f32; CATEGORIES.len()];
-        for (k, n) in self.by_category.iter().enumerate() {
-            cat[k] = if *n == 0 {
-                f32::NEG_INFINITY
-            } else {
-                (*n as f32).ln()
-            };
-        }
-        for g in &gs {
-            let Some(&(w, i)) = self.grams.get(g) else {
-                continue;
-            };
-            score += w;
-            let c = &self.counts[i as usize];
-            for (k, n) in self.by_category.iter().enumerate() {
-                if *n > 0 {
-                    cat[k] += ((c.by_category[k] as f32 + 0.5) / (*n as f32 + 1.0)).ln();
-                }
-            }
-        }
+        let known: Vec<(f32, u32)> = grams(sentence)
+            .iter()
+            .filter_map(|g| self.grams.get(g).copied())
+            .collect();
+        let score = self.prior + known.iter().map(|&(w, _)| w).sum::<f32>();
         if score < self.threshold {
             return None;
         }
-        let best = (0..CATEGORIES.len())
-            .filter(|&k| CATEGORIES[k] != "unsupported_claim")
-            .max_by(|&a, &b| cat[a].total_cmp(&cat[b]))
-            .unwrap_or(0);
-        Some((score, best))
+        // The first candidate wins a tie, so the pick never depends on iteration order.
+        let mut best = (self.candidates[0], f32::NEG_INFINITY);
+        for &k in &self.candidates {
+            let ll = self.category_prior[k]
+                + known
+                    .iter()
+                    .map(|&(_, i)| self.category_ll[i as usize][k])
+                    .sum::<f32>();
+            if ll > best.1 {
+                best = (k, ll);
+            }
+        }
+        Some((score, best.0))
     }
 
     /// Number of distinct texts trained on: (flagged, pass).
@@ -231,6 +273,9 @@ mod tests {
             ex("您好，请问有什么可以帮您", Verdict::Pass, None),
         ];
         let c = Classifier::train(&cases, 0.0).expect("trains");
+        // Above the threshold the category is judged; below it nothing is.
+        let high = Classifier::train(&cases, 1e6).expect("trains");
+        assert!(high.judge("喝了以后头痛就好了").is_none());
         assert_eq!(c.trained_on(), (3, 3));
         assert!(c.score("喝了以后头痛就好了") > c.score("您的包裹已经发出了"));
         let (_, k) = c.judge("喝了以后头痛就好了").expect("flagged");
@@ -241,6 +286,31 @@ mod tests {
     #[test]
     fn needs_both_kinds_of_example() {
         let only_pass = vec![ex("您好", Verdict::Pass, None)];
-        assert!(Classifier::train(&only_pass, 0.0).is_none());
+        assert_eq!(
+            Classifier::train(&only_pass, 0.0).err(),
+            Some(TrainError::NeedsBothKinds)
+        );
+    }
+
+    #[test]
+    fn category_indexes_are_checked_and_a_finding_needs_a_category_to_carry() {
+        let grounding = CATEGORIES.iter().position(|c| *c == "unsupported_claim");
+        let unlabeled = vec![
+            ex("喝了它胃病就好了", Verdict::Block, None),
+            ex("这款比别家的好", Verdict::Warn, grounding),
+            ex("您的快递已经发出了", Verdict::Pass, None),
+        ];
+        assert_eq!(
+            Classifier::train(&unlabeled, 0.0).err(),
+            Some(TrainError::NoCategory)
+        );
+        let out_of_range = vec![
+            ex("喝了它胃病就好了", Verdict::Block, Some(CATEGORIES.len())),
+            ex("您的快递已经发出了", Verdict::Pass, None),
+        ];
+        assert_eq!(
+            Classifier::train(&out_of_range, 0.0).err(),
+            Some(TrainError::CategoryOutOfRange(CATEGORIES.len()))
+        );
     }
 }

@@ -43,7 +43,7 @@ struct RuleFile {
     classifier: Option<ClassifierDef>,
     /// Word classes usable in any file's regexes as `{name}`.
     #[serde(default)]
-    classes: BTreeMap<String, Vec<String>>,
+    classes: BTreeMap<String, Spanned<Vec<String>>>,
     /// Word classes read from word lists (merged with `classes` of the same name).
     #[serde(default)]
     class_files: BTreeMap<String, Vec<Spanned<String>>>,
@@ -113,7 +113,7 @@ struct ClassifierDef {
     /// JSONL case files (the evaluation format), relative to the rules folder.
     train_files: Vec<Spanned<String>>,
     /// Log-odds a sentence must reach to be flagged.
-    threshold: f32,
+    threshold: Spanned<f32>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -319,11 +319,7 @@ fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, S
     classes
         .into_iter()
         .map(|(name, words)| {
-            let mut words: Vec<String> = words
-                .iter()
-                .map(|w| normalize(w).text)
-                .filter(|w| !w.is_empty())
-                .collect();
+            let mut words = normalized_words(&words);
             words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
             words.dedup();
             let alt: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
@@ -333,7 +329,8 @@ fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, S
 }
 
 /// Replaces every `{name}` (a lower-case identifier, so quantifiers such as `{0,8}` stay) by
-/// the word class of that name.
+/// the word class of that name. `\{name}` is a literal brace; `\\{name}` is a literal
+/// backslash and then the class (an odd run of backslashes escapes the brace).
 fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(re.len());
     let mut rest = re;
@@ -344,9 +341,10 @@ fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
             .unwrap_or(after.len());
         let name = &after[..name_len];
+        let backslashes = out.chars().rev().take_while(|&c| c == '\\').count();
         let is_class = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
             && after[name_len..].starts_with('}')
-            && !rest[..open].ends_with('\\');
+            && backslashes % 2 == 0;
         if !is_class {
             out.push('{');
             rest = after;
@@ -421,13 +419,34 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
     }
     // Word classes first: a regex in any file may use a class defined in any other.
     let mut classes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // A class with no word left after normalization would expand to `(?:)`, which matches
+    // everywhere: each definition and each list must bring at least one word.
     for (file, src, parsed) in &mut parsed_files {
         for (name, words) in std::mem::take(&mut parsed.classes) {
-            classes.entry(name).or_default().extend(words);
+            if normalized_words(words.get_ref()).is_empty() {
+                return Err(invalid(
+                    file,
+                    src,
+                    words.span().start,
+                    format!("word class {{{name}}} has no words (after normalization)"),
+                ));
+            }
+            classes.entry(name).or_default().extend(words.into_inner());
         }
         for (name, lists) in std::mem::take(&mut parsed.class_files) {
             for f in &lists {
                 let words = read_list(dir, f, file, src, &mut hashed)?;
+                if normalized_words(&words).is_empty() {
+                    return Err(invalid(
+                        file,
+                        src,
+                        f.span().start,
+                        format!(
+                            "word class {{{name}}}: word list {} has no words (after normalization)",
+                            f.get_ref()
+                        ),
+                    ));
+                }
                 classes.entry(name.clone()).or_default().extend(words);
             }
         }
@@ -595,19 +614,21 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                     format!("rule id \"{}\" is defined twice", c.id),
                 ));
             }
+            let threshold = *c.threshold.get_ref();
+            if !threshold.is_finite() {
+                return Err(invalid(
+                    file,
+                    src,
+                    c.threshold.span().start,
+                    format!("[classifier] threshold {threshold} is not a finite number"),
+                ));
+            }
             let mut examples = Vec::new();
             for f in &c.train_files {
                 examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
             }
-            let model = Classifier::train(&examples, c.threshold).ok_or_else(|| {
-                invalid(
-                    file,
-                    src,
-                    at,
-                    "[classifier] needs at least one pass and one warn or block case to train on"
-                        .into(),
-                )
-            })?;
+            let model = Classifier::train(&examples, threshold)
+                .map_err(|e| invalid(file, src, at, format!("[classifier] {e}")))?;
             classifier = Some(ClassifierRule {
                 id: c.id.into(),
                 severity: severity(&c.severity, file, src)?,
@@ -639,4 +660,19 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
         classifier,
         version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_brace_is_literal_and_escaped_backslash_is_not_an_escape() {
+        let classes = BTreeMap::from([("v".to_string(), "(?:治)".to_string())]);
+        assert_eq!(expand_classes("a{v}", &classes).unwrap(), "a(?:治)");
+        assert_eq!(expand_classes(r"a\{v}", &classes).unwrap(), r"a\{v}");
+        assert_eq!(expand_classes(r"a\\{v}", &classes).unwrap(), r"a\\(?:治)");
+        assert_eq!(expand_classes(r"a\\\{v}", &classes).unwrap(), r"a\\\{v}");
+        assert_eq!(expand_classes("a{0,8}", &classes).unwrap(), "a{0,8}");
+    }
 }
