@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::fake_provider::{Behaviour, FakeProvider};
+use support::serve::distinct_questions;
 
 async fn wait_finished(t: &support::app::TestApp, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -287,9 +288,7 @@ async fn bulk_generation_stays_under_the_providers_quota() {
         c.providers = vec![p];
     })
     .await;
-    let questions: Vec<String> = (0..100)
-        .map(|i| format!("{}的{}怎么样", PRODUCTS[i % 10], ASPECTS[i / 10]))
-        .collect();
+    let questions = distinct_questions(100);
     let (status, body) = t
         .post_json("/v1/faq/jobs", &json!({ "questions": questions }))
         .await;
@@ -301,22 +300,6 @@ async fn bulk_generation_stays_under_the_providers_quota() {
     assert_eq!(fake.quota_rejections(), 0);
     assert_eq!(fake.calls(), 100);
 }
-
-const PRODUCTS: [&str; 10] = [
-    "空气炸锅",
-    "电饭煲",
-    "破壁机",
-    "电水壶",
-    "加湿器",
-    "吸尘器",
-    "电风扇",
-    "烤箱",
-    "咖啡机",
-    "榨汁杯",
-];
-const ASPECTS: [&str; 10] = [
-    "保修", "清洗", "噪音", "耗电", "包装", "颜色", "尺寸", "重量", "安装", "售后",
-];
 
 /// Regression for the window between storing a draft and marking its item done: a run that
 /// died there left the item `in_flight` with its draft stored. The next run adopts the draft

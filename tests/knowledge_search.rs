@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use kefu::conversation::{Platform, Role, Turn};
-use kefu::knowledge::{KnowledgeBase, SearchOptions, SearchRequest, SearchResponse};
+use kefu::knowledge::{Hit, KnowledgeBase, SearchOptions, SearchRequest, SearchResponse};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/knowledge")
@@ -500,38 +500,16 @@ fn no_answer_reads_the_first_few_hits() {
 /// name it. The hit stays marked expired either way.
 #[test]
 fn naming_an_expired_campaign_lifts_its_penalty() {
-    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
-    let (always, _) = KnowledgeBase::open_with(
-        &demo(),
-        SearchOptions {
-            expired_named: false,
-            ..SearchOptions::default()
-        },
-    )
-    .unwrap();
+    let (kb, always) = with_and_without_naming(&demo());
     let score = |kb: &KnowledgeBase, q: &str| {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
-        let h = r
-            .hits
-            .iter()
-            .find(|h| h.doc_id == "campaigns/618-2026")
-            .unwrap_or_else(|| panic!("{q}: no 618 hit in {:?}", ids(&r)));
-        assert!(h.expired);
-        (h.id.clone(), h.score)
+        let h = expired_hit(kb, q, |h| h.doc_id == "campaigns/618-2026");
+        (h.id, h.score)
     };
     let named = "六一八那会儿发的券现在还能用吗";
     let (id, lifted) = score(&kb, named);
     let (id2, penalized) = score(&always, named);
     assert_eq!(id, id2);
-    assert!(
-        (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
-        "{lifted} vs {penalized}"
-    );
+    assert_penalty_lifted(lifted, penalized);
     let generic = "大促期间多久发货";
     assert_eq!(score(&kb, generic), score(&always, generic));
 }
@@ -632,35 +610,48 @@ fn heading_word_of_an_expired_multi_section_doc_keeps_its_penalty() {
          ## 到账时间\n\n退款审核通过后原路返回，一般1到7个工作日到账。\n",
     )
     .unwrap();
-    let (kb, report) = KnowledgeBase::open(root).unwrap();
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let (always, _) = KnowledgeBase::open_with(
-        root,
-        SearchOptions {
-            expired_named: false,
-            ..SearchOptions::default()
-        },
-    )
-    .unwrap();
-    let hit = |kb: &KnowledgeBase, q: &str| {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
-        let h = r
-            .hits
-            .iter()
-            .find(|h| h.id == "campaigns/fest-2025#5")
-            .unwrap_or_else(|| panic!("{q}: no expired 退款 section in {:?}", ids(&r)));
-        assert!(h.expired);
-        h.score
-    };
+    let (kb, always) = with_and_without_naming(root);
+    let hit =
+        |kb: &KnowledgeBase, q: &str| expired_hit(kb, q, |h| h.id == "campaigns/fest-2025#5").score;
     let generic = "退款多久到账";
     assert_eq!(hit(&kb, generic), hit(&always, generic));
     let named = "狂欢节的退款多久到账";
-    let (lifted, penalized) = (hit(&kb, named), hit(&always, named));
+    assert_penalty_lifted(hit(&kb, named), hit(&always, named));
+}
+
+/// The knowledge at `root` as configured, and with a named campaign never lifting the expired
+/// penalty.
+fn with_and_without_naming(root: &Path) -> (KnowledgeBase, KnowledgeBase) {
+    let (kb, report) = KnowledgeBase::open(root).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let always = SearchOptions {
+        expired_named: false,
+        ..SearchOptions::default()
+    };
+    let (always, _) = KnowledgeBase::open_with(root, always).unwrap();
+    (kb, always)
+}
+
+/// The hit `pick` chooses for `q` asked on 2026-11-23; it must be there and marked expired.
+fn expired_hit(kb: &KnowledgeBase, q: &str, pick: impl Fn(&Hit) -> bool) -> Hit {
+    let r = kb
+        .search(&SearchRequest {
+            date: Some(day("2026-11-23")),
+            ..ask(q)
+        })
+        .unwrap();
+    let h = r
+        .hits
+        .iter()
+        .find(|h| pick(h))
+        .unwrap_or_else(|| panic!("{q}: no such expired hit in {:?}", ids(&r)))
+        .clone();
+    assert!(h.expired, "{q}: {} is not marked expired", h.id);
+    h
+}
+
+/// `lifted` is the score without the expired penalty that `penalized` carries.
+fn assert_penalty_lifted(lifted: f32, penalized: f32) {
     assert!(
         (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
         "{lifted} vs {penalized}"

@@ -92,9 +92,15 @@ pub async fn wait_output(mut child: std::process::Child) -> std::process::Output
     .unwrap()
 }
 
-/// 40 distinct FAQ questions (8 products × 5 aspects) for the bulk-run process tests.
+/// The 40 distinct FAQ questions of the bulk-run process tests.
 pub fn faq_questions() -> Vec<String> {
-    const PRODUCTS: [&str; 8] = [
+    distinct_questions(40)
+}
+
+/// `n` distinct FAQ questions (at most 100: 10 products × 10 aspects), none a duplicate of
+/// another after normalization.
+pub fn distinct_questions(n: usize) -> Vec<String> {
+    const PRODUCTS: [&str; 10] = [
         "空气炸锅",
         "电饭煲",
         "破壁机",
@@ -102,11 +108,15 @@ pub fn faq_questions() -> Vec<String> {
         "加湿器",
         "吸尘器",
         "电风扇",
+        "烤箱",
         "咖啡机",
+        "榨汁杯",
     ];
-    const ASPECTS: [&str; 5] = ["保修", "清洗", "噪音", "耗电", "包装"];
-    PRODUCTS
-        .iter()
-        .flat_map(|p| ASPECTS.iter().map(move |a| format!("{p}的{a}怎么样")))
+    const ASPECTS: [&str; 10] = [
+        "保修", "清洗", "噪音", "耗电", "包装", "颜色", "尺寸", "重量", "安装", "售后",
+    ];
+    assert!(n <= PRODUCTS.len() * ASPECTS.len(), "at most 100 questions");
+    (0..n)
+        .map(|i| format!("{}的{}怎么样", PRODUCTS[i % 10], ASPECTS[i / 10]))
         .collect()
 }
