@@ -115,7 +115,8 @@ impl Default for RulesConfig {
 pub struct ReviewConfig {
     /// Categories whose `warn` findings need a second person (reviewer or compliance).
     pub second_approval_categories: Vec<String>,
-    /// When every provider fails, answer from the knowledge (extractive) instead of an error.
+    /// When every provider fails, answer from the knowledge (extractive) instead of an error;
+    /// FAQ questions a killed run left interrupted are answered the same way, not re-sent.
     pub extractive_fallback: bool,
 }
 

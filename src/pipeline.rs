@@ -61,6 +61,9 @@ impl SuggestRequest {
 pub enum Purpose {
     Live,
     Faq,
+    /// An FAQ question that may already have reached the provider before its run stopped:
+    /// answered from the knowledge (extractive), never sent again.
+    FaqFromKnowledge,
 }
 
 /// Milliseconds spent in each step, returned with the draft.
@@ -252,7 +255,7 @@ async fn retrieve(
     // The slots go with the search: a cancelled request does not free them before it ends.
     let bulk_slot = match purpose {
         Purpose::Live => None,
-        Purpose::Faq => Some(
+        Purpose::Faq | Purpose::FaqFromKnowledge => Some(
             app.bulk_search_slots
                 .clone()
                 .acquire_owned()
@@ -312,6 +315,9 @@ async fn generate(
     let (template, lane) = match purpose {
         Purpose::Live => (None, Lane::Live),
         Purpose::Faq => (Some(crate::prompt::FAQ), Lane::Bulk),
+        Purpose::FaqFromKnowledge => {
+            return extractive(prompts, ctx, no_answer, crate::faq::FROM_KNOWLEDGE.into());
+        }
     };
     let t = Instant::now();
     let (chat, rendered) = prompts.chat(

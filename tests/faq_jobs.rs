@@ -303,7 +303,8 @@ async fn bulk_generation_stays_under_the_providers_quota() {
 
 /// Regression for the window between storing a draft and marking its item done: a run that
 /// died there left the item `in_flight` with its draft stored. The next run adopts the draft
-/// (no second request); an item without a draft becomes `interrupted` and is not re-sent.
+/// (no second request); an item without a draft becomes `interrupted`, is not re-sent, and is
+/// answered from the knowledge.
 #[tokio::test]
 async fn a_dead_runs_stored_draft_is_adopted_and_its_unanswered_item_interrupted() {
     dead_run_recovery(None).await;
@@ -397,8 +398,15 @@ async fn dead_run_recovery(database_url: Option<String>) {
     let lines = faq::results(app, &job.id).await.unwrap();
     assert_eq!(lines[0].status, ItemState::Done);
     assert_eq!(lines[0].draft_id.as_deref(), Some(stored.draft.id.as_str()));
-    assert_eq!(lines[1].status, ItemState::Interrupted);
+    // The interrupted item is answered from the knowledge, not sent again.
+    assert_eq!(lines[1].status, ItemState::Done);
+    assert_eq!(lines[1].note.as_deref(), Some(faq::FROM_KNOWLEDGE));
+    assert_eq!(lines[1].mode, Some(kefu::drafts::Mode::Extractive));
+    assert_eq!(lines[1].attempts, 1, "no request was added for it");
+    assert!(lines[1].answer.as_deref().is_some_and(|a| !a.is_empty()));
     assert_eq!(lines[2].status, ItemState::Done);
+    assert_eq!(lines[2].note, None);
+    assert_eq!(lines[2].mode, Some(kefu::drafts::Mode::Model));
 }
 
 #[tokio::test]

@@ -12,9 +12,9 @@ use support::fake_provider::FakeProvider;
 use support::pg;
 use support::serve::{faq_questions as questions, kefu, wait_output};
 
-/// "… N sent in this run …" from the summary line.
+/// "… N answered in this run …" from the summary line.
 fn sent_in_run(stderr: &str) -> usize {
-    let at = stderr.find(" sent in this run").expect("summary line");
+    let at = stderr.find(" answered in this run").expect("summary line");
     stderr[..at]
         .rsplit(' ')
         .next()

@@ -1,7 +1,8 @@
 //! `kefu faq generate` killed with SIGKILL mid-run and started again: no question reaches the
 //! provider twice, none is lost, the results file is complete and valid. Questions that were
-//! with the provider when the process died are reported `interrupted` and sent once more only
-//! on `--retry-interrupted`.
+//! with the provider when the process died are answered from the knowledge (the default) or,
+//! with the fallback off, reported `interrupted` and sent once more only on
+//! `--retry-interrupted`.
 
 mod support;
 
@@ -15,8 +16,9 @@ use support::fake_provider::FakeProvider;
 use support::serve::{faq_questions as questions, kefu, wait_output};
 
 /// A config file for the real binary: the repository's data, a fresh data folder, the fake.
-fn write_config(dir: &Path, fake: &FakeProvider) -> std::path::PathBuf {
+fn write_config(dir: &Path, fake: &FakeProvider, extractive_fallback: bool) -> std::path::PathBuf {
     let mut config = support::app::test_config(&dir.join("data"));
+    config.review.extractive_fallback = extractive_fallback;
     let mut p = fake.provider_config("fake");
     p.max_concurrency = 4;
     p.timeout_secs = 10;
@@ -52,12 +54,23 @@ fn read_results(path: &Path) -> Vec<Value> {
     lines
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_run_resumes_without_sending_any_question_twice() {
+/// A `kefu faq generate` run killed with SIGKILL once a third of the questions were sent,
+/// then started again and left to finish.
+struct Killed {
+    fake: FakeProvider,
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    args: Vec<String>,
+    out: std::path::PathBuf,
+    second: std::process::Output,
+    calls_at_kill: usize,
+}
+
+async fn kill_midway_and_resume(extractive_fallback: bool) -> Killed {
     let fake = FakeProvider::start().await;
     fake.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = write_config(dir.path(), &fake, extractive_fallback);
     let input = dir.path().join("questions.jsonl");
     let jsonl: String = questions()
         .iter()
@@ -65,19 +78,20 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
         .collect();
     std::fs::write(&input, jsonl).unwrap();
     let out = dir.path().join("answers.jsonl");
-    let (input_s, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
-    let args = [
+    let args: Vec<String> = [
         "faq",
         "generate",
-        input_s,
+        input.to_str().unwrap(),
         "--out",
-        out_s,
+        out.to_str().unwrap(),
         "--stale-after",
         "1",
-    ];
+    ]
+    .map(String::from)
+    .to_vec();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
 
-    // 1. Start, and kill it hard once a third of the questions were sent.
-    let mut first = kefu(&config, &args).spawn().expect("start kefu");
+    let mut first = kefu(&config, &argv).spawn().expect("start kefu");
     let deadline = Instant::now() + Duration::from_secs(60);
     while fake.calls() < 14 {
         assert!(Instant::now() < deadline, "the first run never got going");
@@ -89,11 +103,91 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
     let calls_at_kill = fake.calls();
     assert!(!out.exists(), "no half-written results file");
 
-    // 2. Start again: the rest is generated, nothing twice.
-    let second = wait_output(kefu(&config, &args).spawn().unwrap()).await;
+    let second = wait_output(kefu(&config, &argv).spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("resuming job"), "{stderr}");
-    let lines = read_results(&out);
+    assert!(fake.calls() >= calls_at_kill);
+    Killed {
+        fake,
+        _dir: dir,
+        config,
+        args,
+        out,
+        second,
+        calls_at_kill,
+    }
+}
+
+impl Killed {
+    fn argv(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// A further run: it must send nothing and exit 0.
+    async fn rerun_sends_nothing(&self) {
+        let before = self.fake.calls();
+        let run = wait_output(kefu(&self.config, &self.argv()).spawn().unwrap()).await;
+        assert_eq!(run.status.code(), Some(0));
+        assert_eq!(self.fake.calls(), before);
+    }
+}
+
+/// The default: the questions the kill caught with the provider are answered from the
+/// knowledge on resume — not sent again, not lost — and say so in their result lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_resumes_without_sending_any_question_twice() {
+    let k = kill_midway_and_resume(true).await;
+    let stderr = String::from_utf8_lossy(&k.second.stderr);
+    assert_eq!(k.second.status.code(), Some(0), "{stderr}");
+    let lines = read_results(&k.out);
+    assert!(
+        lines.iter().all(|l| l["status"] == "done"),
+        "every question is answered: {stderr}"
+    );
+    let (caught, model): (Vec<&Value>, Vec<&Value>) =
+        lines.iter().partition(|l| l["note"].is_string());
+    assert!(
+        !caught.is_empty(),
+        "the kill caught questions in flight: {stderr}"
+    );
+    assert!(caught.len() <= 4, "at most one per worker was in flight");
+    assert!(stderr.contains("answered from the knowledge"), "{stderr}");
+    let counts = sent(&k.fake);
+    assert!(
+        counts.values().all(|&n| n <= 1),
+        "no question sent twice: {counts:?}"
+    );
+    for l in &model {
+        assert_eq!(counts[l["question"].as_str().unwrap()], 1, "{l}");
+        assert_eq!(l["mode"], "model", "{l}");
+        assert!(l["draft_id"].is_string() && l["answer"].is_string());
+    }
+    for l in &caught {
+        assert_eq!(l["mode"], "extractive", "{l}");
+        assert_eq!(l["draft_status"], "pending", "it waits for review: {l}");
+        assert!(l["answer"].as_str().is_some_and(|a| !a.is_empty()), "{l}");
+        assert!(l["note"]
+            .as_str()
+            .unwrap()
+            .contains("instead of sending it twice"));
+        assert!(l["attempts"].as_i64().unwrap() <= 1, "{l}");
+    }
+    let caught_sent = caught
+        .iter()
+        .filter(|l| counts[l["question"].as_str().unwrap()] == 1)
+        .count();
+    assert_eq!(k.fake.calls(), model.len() + caught_sent);
+    assert!(k.calls_at_kill >= caught_sent);
+    k.rerun_sends_nothing().await;
+}
+
+/// With `review.extractive_fallback` off the caught questions stay `interrupted` (exit 1);
+/// `--retry-interrupted` sends exactly those once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_run_without_fallback_reports_interrupted_and_retries_on_request() {
+    let k = kill_midway_and_resume(false).await;
+    let stderr = String::from_utf8_lossy(&k.second.stderr);
+    let lines = read_results(&k.out);
     let done: Vec<&Value> = lines.iter().filter(|l| l["status"] == "done").collect();
     let interrupted: Vec<&Value> = lines
         .iter()
@@ -112,7 +206,7 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
         !interrupted.is_empty(),
         "the kill caught questions in flight: {stderr}"
     );
-    let counts = sent(&fake);
+    let counts = sent(&k.fake);
     assert!(
         counts.values().all(|&n| n <= 1),
         "no question sent twice: {counts:?}"
@@ -120,45 +214,38 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
     for l in &done {
         assert_eq!(counts[l["question"].as_str().unwrap()], 1, "{l}");
         assert!(l["draft_id"].is_string() && l["answer"].is_string());
+        assert!(l["note"].is_null(), "{l}");
     }
     for l in &interrupted {
         assert!(l["error"].as_str().unwrap().contains("interrupted"));
+        assert!(l["draft_id"].is_null(), "{l}");
     }
-    assert!(fake.calls() >= calls_at_kill);
     assert_eq!(
-        fake.calls(),
+        k.fake.calls(),
         done.len()
             + interrupted
                 .iter()
                 .filter(|l| counts[l["question"].as_str().unwrap()] == 1)
                 .count(),
     );
-    assert_eq!(
-        second.status.code(),
-        Some(if interrupted.is_empty() { 0 } else { 1 }),
-        "{stderr}"
-    );
+    assert_eq!(k.second.status.code(), Some(1), "{stderr}");
 
-    // 3. --retry-interrupted sends exactly the interrupted ones once more.
-    let before = fake.calls();
-    let mut retry_args = args.to_vec();
+    // --retry-interrupted sends exactly the interrupted ones once more.
+    let before = k.fake.calls();
+    let mut retry_args = k.argv();
     retry_args.push("--retry-interrupted");
-    let third = wait_output(kefu(&config, &retry_args).spawn().unwrap()).await;
+    let third = wait_output(kefu(&k.config, &retry_args).spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&third.stderr);
     assert_eq!(third.status.code(), Some(0), "{stderr}");
-    assert_eq!(fake.calls(), before + interrupted.len(), "{stderr}");
-    let lines = read_results(&out);
+    assert_eq!(k.fake.calls(), before + interrupted.len(), "{stderr}");
+    let lines = read_results(&k.out);
     assert!(lines.iter().all(|l| l["status"] == "done"), "{lines:?}");
     for l in &interrupted {
         let seq = l["seq"].as_u64().unwrap() as usize;
         assert_eq!(lines[seq]["attempts"], 2, "a re-send is counted");
+        assert_eq!(lines[seq]["mode"], "model");
     }
-
-    // 4. Nothing left: a fourth run sends nothing.
-    let before = fake.calls();
-    let fourth = wait_output(kefu(&config, &args).spawn().unwrap()).await;
-    assert_eq!(fourth.status.code(), Some(0));
-    assert_eq!(fake.calls(), before);
+    k.rerun_sends_nothing().await;
 }
 
 /// SIGTERM (or Ctrl-C) drains: the questions already with the provider are answered and
@@ -169,7 +256,7 @@ async fn a_stopped_run_drains_and_resumes_with_nothing_lost_or_sent_twice() {
     let fake = FakeProvider::start().await;
     fake.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = write_config(dir.path(), &fake, true);
     let input = dir.path().join("questions.csv");
     let csv: String = std::iter::once("question".to_string())
         .chain(questions())
@@ -238,7 +325,7 @@ async fn a_server_stopped_mid_job_drains_and_resumes_it_on_start() {
     let fake = FakeProvider::start().await;
     fake.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &fake);
+    let config = write_config(dir.path(), &fake, true);
     let client = reqwest::Client::new();
 
     let first = support::serve::serve(&config);

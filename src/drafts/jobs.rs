@@ -33,7 +33,7 @@ macro_rules! pools {
 const JOB_COLUMNS: &str =
     "id, source, created_by, created_role, created_at, total, status, finished_at";
 const ITEM_COLUMNS: &str = "job_id, seq, question, platform, sku, canonical, state, attempts, \
-     draft_id, error, started_at, finished_at";
+     draft_id, error, note, started_at, finished_at";
 
 fn corrupt(key: String, message: String) -> StoreError {
     StoreError::Corrupt {
@@ -97,13 +97,14 @@ where
         attempts: r.try_get("attempts").map_err(&get)?,
         draft_id: r.try_get("draft_id").map_err(&get)?,
         error: r.try_get("error").map_err(&get)?,
+        note: r.try_get("note").map_err(&get)?,
         started_at: r.try_get("started_at").map_err(&get)?,
         finished_at: r.try_get("finished_at").map_err(&get)?,
         job_id,
     })
 }
 
-fn claimed_row<R: Row>(r: &R) -> Result<Claimed, StoreError>
+fn claimed_row<R: Row>(r: &R, from_knowledge: bool) -> Result<Claimed, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -121,6 +122,7 @@ where
             .transpose()
             .map_err(|e| corrupt(format!("#{seq}"), e))?,
         sku: r.try_get("sku").map_err(&get)?,
+        from_knowledge,
     })
 }
 
@@ -285,7 +287,7 @@ impl super::Store {
         };
         let sql = format!(
             "UPDATE faq_items SET state = 'in_flight', run_id = $1, attempts = attempts + 1, \
-             started_at = $2, error = NULL \
+             started_at = $2, error = NULL, note = NULL \
              WHERE job_id = $3 AND state = 'pending' AND seq = (SELECT seq FROM faq_items \
              WHERE job_id = $4 AND state = 'pending' ORDER BY seq LIMIT 1 {lock}) \
              RETURNING seq, question, platform, sku"
@@ -299,19 +301,53 @@ impl super::Store {
                 .fetch_optional(w)
                 .await
                 .map_err(db("claiming an item"))?;
-            row.as_ref().map(claimed_row).transpose()
+            row.as_ref().map(|r| claimed_row(r, false)).transpose()
+        })
+    }
+
+    /// Claims the first `interrupted` item for `run_id`, to be answered from the knowledge:
+    /// its question may have reached the provider already, so it is never sent again this
+    /// way, and `attempts` (requests sent) stays as it is.
+    pub async fn faq_claim_interrupted(
+        &self,
+        job_id: &str,
+        run_id: &str,
+        now: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite(_) => "",
+            Backend::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE faq_items SET state = 'in_flight', run_id = $1, started_at = $2 \
+             WHERE job_id = $3 AND state = 'interrupted' AND seq = (SELECT seq FROM faq_items \
+             WHERE job_id = $4 AND state = 'interrupted' ORDER BY seq LIMIT 1 {lock}) \
+             RETURNING seq, question, platform, sku"
+        );
+        pools!(self, (w, _r) => {
+            let row = sqlx::query(&sql)
+                .bind(run_id)
+                .bind(now)
+                .bind(job_id)
+                .bind(job_id)
+                .fetch_optional(w)
+                .await
+                .map_err(db("claiming an interrupted item"))?;
+            row.as_ref().map(|r| claimed_row(r, true)).transpose()
         })
     }
 
     /// Records the outcome of an item this run claimed: `Ok(draft_id)` = done, `Err(message)`
-    /// = failed. An item already presumed interrupted still takes a late answer. Returns false
-    /// when the item was not this run's to finish.
+    /// = failed; `note` says why the answer is not the usual one. An item already presumed
+    /// interrupted still takes a late answer. Returns false when the item was not this run's
+    /// to finish.
     pub async fn faq_finish(
         &self,
         job_id: &str,
         seq: i64,
         run_id: &str,
         outcome: Result<&str, &str>,
+        note: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
         let (state, draft_id, error) = match outcome {
@@ -320,13 +356,14 @@ impl super::Store {
         };
         pools!(self, (w, _r) => {
             let done = sqlx::query(
-                "UPDATE faq_items SET state = $1, draft_id = $2, error = $3, finished_at = $4 \
-                 WHERE job_id = $5 AND seq = $6 AND run_id = $7 \
+                "UPDATE faq_items SET state = $1, draft_id = $2, error = $3, note = $4, \
+                 finished_at = $5 WHERE job_id = $6 AND seq = $7 AND run_id = $8 \
                  AND state IN ('in_flight', 'interrupted')",
             )
             .bind(state.as_str())
             .bind(draft_id)
             .bind(error)
+            .bind(note)
             .bind(now)
             .bind(job_id)
             .bind(seq)

@@ -205,8 +205,14 @@ async fn generate(
             r.requeued.len()
         );
     }
+    if summary.from_knowledge > 0 {
+        eprintln!(
+            "{} question(s) were with the provider when a run stopped: answered from the knowledge (extractive) instead of being sent twice; their result lines carry a note",
+            summary.from_knowledge
+        );
+    }
     eprintln!(
-        "job {}: {} questions ({} distinct, {} duplicates): {} answered, {} failed, {} interrupted, {} unfinished; {} sent in this run in {:.1} s; results in {}",
+        "job {}: {} questions ({} distinct, {} duplicates): {} answered, {} failed, {} interrupted, {} unfinished; {} answered in this run in {:.1} s; results in {}",
         summary.job_id,
         summary.questions,
         summary.unique,

@@ -14,8 +14,11 @@
 //!   `in_flight` items are settled by the next run: when a draft for the item exists (the run
 //!   died after storing it) the item is adopted as `done`, nothing is sent; otherwise it becomes
 //!   `interrupted` — the provider may or may not have answered — and is NOT sent again, so no
-//!   question reaches the provider twice. `--retry-interrupted` (or
-//!   [`RunOptions::retry_interrupted`]) sends them once more; each re-send counts in `attempts`.
+//!   question reaches the provider twice. With `review.extractive_fallback` on (the default)
+//!   the run then answers each interrupted question from the knowledge, as extractive mode
+//!   does, so none is lost: its draft waits for review like any other and its result line
+//!   carries a note saying why. `--retry-interrupted` (or [`RunOptions::retry_interrupted`])
+//!   instead sends them once more; each re-send counts in `attempts`.
 //! - Pending items were never sent and are simply claimed by the next run.
 //! - A stop on request ([`RunOptions::stop`]: Ctrl-C or SIGTERM on the CLI) claims nothing new
 //!   and waits for the items with the provider, so only a hard kill can leave `interrupted`
@@ -42,6 +45,9 @@ pub use input::{Format, InputError, Question};
 
 /// The error an interrupted item carries.
 pub const INTERRUPTED: &str = "interrupted: the process stopped while this question was with the provider; it was not sent again so that no question is sent twice (run with --retry-interrupted to send it once more)";
+
+/// The note an interrupted item answered from the knowledge carries.
+pub const FROM_KNOWLEDGE: &str = "the process stopped while this question was with the provider; answered from the knowledge (extractive) instead of sending it twice";
 
 /// How often a run records that it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -149,6 +155,8 @@ pub struct Item {
     pub attempts: i64,
     pub draft_id: Option<String>,
     pub error: Option<String>,
+    /// Why the answer is not the usual one (answered from the knowledge after a stop).
+    pub note: Option<String>,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
 }
@@ -160,6 +168,8 @@ pub struct Claimed {
     pub question: String,
     pub platform: Option<Platform>,
     pub sku: Option<String>,
+    /// An interrupted item, to be answered from the knowledge without calling a provider.
+    pub from_knowledge: bool,
 }
 
 /// Items per state. `recent` = items finished in the rate window.
@@ -479,12 +489,26 @@ pub async fn run_job(
             "questions interrupted by a stopped run; not sent again (use --retry-interrupted)"
         );
     }
+    // Interrupted questions are answered from the knowledge unless the operator asked to
+    // send them again (then recovery has already put them back to pending).
+    let from_knowledge = !opts.retry_interrupted && app.config.review.extractive_fallback;
+    let claim = || async {
+        match app.store.faq_claim(job_id, &run_id, now_ms()).await? {
+            Some(c) => Ok(Some(c)),
+            None if from_knowledge => {
+                app.store
+                    .faq_claim_interrupted(job_id, &run_id, now_ms())
+                    .await
+            }
+            None => Ok(None),
+        }
+    };
     let processed = std::sync::atomic::AtomicU64::new(0);
     let stopping = || opts.stop.as_ref().is_some_and(|s| *s.borrow());
     loop {
         let work = (0..workers).map(|_| async {
             while !stopping() {
-                let Some(c) = app.store.faq_claim(job_id, &run_id, now_ms()).await? else {
+                let Some(c) = claim().await? else {
                     break;
                 };
                 answer(app, &job, &run_id, c).await?;
@@ -516,7 +540,7 @@ pub async fn run_job(
         recovery.interrupted.extend(settled.interrupted);
         recovery.requeued.extend(settled.requeued);
         let counts = app.store.faq_counts(job_id, 0).await?;
-        if counts.pending > 0 {
+        if counts.pending > 0 || (from_knowledge && counts.interrupted > 0) {
             continue;
         }
         if counts.in_flight == 0 {
@@ -552,7 +576,12 @@ async fn answer(app: &App, job: &Job, run_id: &str, c: Claimed) -> Result<(), Fa
         name: item_agent(&job.id, c.seq),
         role: job.created_role,
     };
-    let outcome = pipeline::suggest_for(app, &req, &actor, None, Purpose::Faq).await;
+    let purpose = if c.from_knowledge {
+        Purpose::FaqFromKnowledge
+    } else {
+        Purpose::Faq
+    };
+    let outcome = pipeline::suggest_for(app, &req, &actor, None, purpose).await;
     let outcome = match &outcome {
         Ok(s) => Ok(s.draft.id.as_str()),
         Err(e) => {
@@ -567,6 +596,7 @@ async fn answer(app: &App, job: &Job, run_id: &str, c: Claimed) -> Result<(), Fa
             c.seq,
             run_id,
             outcome.as_ref().map(|d| *d).map_err(String::as_str),
+            c.from_knowledge.then_some(FROM_KNOWLEDGE),
             now_ms(),
         )
         .await?;
@@ -620,6 +650,8 @@ pub struct ResultLine {
     pub mode: Option<crate::drafts::Mode>,
     pub attempts: i64,
     pub error: Option<String>,
+    /// Why the answer is not the usual one ([`FROM_KNOWLEDGE`]).
+    pub note: Option<String>,
 }
 
 /// Every question with its outcome and draft, in input order.
@@ -658,6 +690,7 @@ pub async fn results(app: &App, job_id: &str) -> Result<Vec<ResultLine>, FaqErro
                 mode: draft.map(|d| d.suggestion.mode),
                 attempts: source.attempts,
                 error: source.error.clone(),
+                note: source.note.clone(),
             }
         })
         .collect())
@@ -673,6 +706,8 @@ pub struct Summary {
     pub done: usize,
     pub failed: usize,
     pub interrupted: usize,
+    /// Done, but answered from the knowledge after an interruption ([`FROM_KNOWLEDGE`]).
+    pub from_knowledge: usize,
     pub unfinished: usize,
     /// Each failed or interrupted distinct question and why.
     pub failures: Vec<Failure>,
@@ -697,6 +732,9 @@ pub fn summarize(job_id: &str, lines: &[ResultLine]) -> Summary {
         done: count(ItemState::Done),
         failed: count(ItemState::Failed),
         interrupted: count(ItemState::Interrupted),
+        from_knowledge: originals()
+            .filter(|l| l.status == ItemState::Done && l.note.is_some())
+            .count(),
         unfinished: count(ItemState::Pending) + count(ItemState::InFlight),
         failures: originals()
             .filter(|l| matches!(l.status, ItemState::Failed | ItemState::Interrupted))
