@@ -7,7 +7,8 @@
 //!   first file part, its format told by its file name or content type.
 //!   Answers 202 with the job's progress; generation runs in the background.
 //! - `GET /v1/faq/jobs/{id}` — progress (done / failed / interrupted / pending, rate, ETA) and,
-//!   with `?results=true`, every question's outcome and draft.
+//!   with `?results=true`, every question's outcome and draft (a `note` marks an answer taken
+//!   from the knowledge because a killed run left the question with the provider).
 //! - `POST /v1/faq/jobs/{id}/run` — resumes a job in this process (e.g. after a restart);
 //!   `{"retry_interrupted"?: bool, "retry_failed"?: bool}`.
 //! - `POST /v1/faq/jobs/{id}/review` — `{"actions": [{draft_id, action: approve|edit|reject,
