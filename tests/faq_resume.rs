@@ -40,6 +40,16 @@ fn sent(fake: &FakeProvider) -> HashMap<String, usize> {
         .collect()
 }
 
+/// [`sent`], asserting that no question was sent twice.
+fn sent_at_most_once(fake: &FakeProvider) -> HashMap<String, usize> {
+    let counts = sent(fake);
+    assert!(
+        counts.values().all(|&n| n <= 1),
+        "no question sent twice: {counts:?}"
+    );
+    counts
+}
+
 fn read_results(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).expect("results file");
     let lines: Vec<Value> = text
@@ -152,11 +162,7 @@ async fn a_killed_run_resumes_without_sending_any_question_twice() {
     );
     assert!(caught.len() <= 4, "at most one per worker was in flight");
     assert!(stderr.contains("answered from the knowledge"), "{stderr}");
-    let counts = sent(&k.fake);
-    assert!(
-        counts.values().all(|&n| n <= 1),
-        "no question sent twice: {counts:?}"
-    );
+    let counts = sent_at_most_once(&k.fake);
     for l in &model {
         assert_eq!(counts[l["question"].as_str().unwrap()], 1, "{l}");
         assert_eq!(l["mode"], "model", "{l}");
@@ -206,11 +212,7 @@ async fn a_killed_run_without_fallback_reports_interrupted_and_retries_on_reques
         !interrupted.is_empty(),
         "the kill caught questions in flight: {stderr}"
     );
-    let counts = sent(&k.fake);
-    assert!(
-        counts.values().all(|&n| n <= 1),
-        "no question sent twice: {counts:?}"
-    );
+    let counts = sent_at_most_once(&k.fake);
     for l in &done {
         assert_eq!(counts[l["question"].as_str().unwrap()], 1, "{l}");
         assert!(l["draft_id"].is_string() && l["answer"].is_string());

@@ -281,28 +281,7 @@ impl super::Store {
         run_id: &str,
         now: i64,
     ) -> Result<Option<Claimed>, StoreError> {
-        let lock = match self.backend {
-            Backend::Sqlite(_) => "",
-            Backend::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
-            "UPDATE faq_items SET state = 'in_flight', run_id = $1, attempts = attempts + 1, \
-             started_at = $2, error = NULL, note = NULL \
-             WHERE job_id = $3 AND state = 'pending' AND seq = (SELECT seq FROM faq_items \
-             WHERE job_id = $4 AND state = 'pending' ORDER BY seq LIMIT 1 {lock}) \
-             RETURNING seq, question, platform, sku"
-        );
-        pools!(self, (w, _r) => {
-            let row = sqlx::query(&sql)
-                .bind(run_id)
-                .bind(now)
-                .bind(job_id)
-                .bind(job_id)
-                .fetch_optional(w)
-                .await
-                .map_err(db("claiming an item"))?;
-            row.as_ref().map(|r| claimed_row(r, false)).transpose()
-        })
+        self.claim_item(job_id, run_id, now, false).await
     }
 
     /// Claims the first `interrupted` item for `run_id`, to be answered from the knowledge:
@@ -314,14 +293,31 @@ impl super::Store {
         run_id: &str,
         now: i64,
     ) -> Result<Option<Claimed>, StoreError> {
+        self.claim_item(job_id, run_id, now, true).await
+    }
+
+    async fn claim_item(
+        &self,
+        job_id: &str,
+        run_id: &str,
+        now: i64,
+        interrupted: bool,
+    ) -> Result<Option<Claimed>, StoreError> {
         let lock = match self.backend {
             Backend::Sqlite(_) => "",
             Backend::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
+        let (from, counted) = match interrupted {
+            true => ("interrupted", ""),
+            false => (
+                "pending",
+                ", attempts = attempts + 1, error = NULL, note = NULL",
+            ),
+        };
         let sql = format!(
-            "UPDATE faq_items SET state = 'in_flight', run_id = $1, started_at = $2 \
-             WHERE job_id = $3 AND state = 'interrupted' AND seq = (SELECT seq FROM faq_items \
-             WHERE job_id = $4 AND state = 'interrupted' ORDER BY seq LIMIT 1 {lock}) \
+            "UPDATE faq_items SET state = 'in_flight', run_id = $1, started_at = $2{counted} \
+             WHERE job_id = $3 AND state = '{from}' AND seq = (SELECT seq FROM faq_items \
+             WHERE job_id = $4 AND state = '{from}' ORDER BY seq LIMIT 1 {lock}) \
              RETURNING seq, question, platform, sku"
         );
         pools!(self, (w, _r) => {
@@ -332,8 +328,8 @@ impl super::Store {
                 .bind(job_id)
                 .fetch_optional(w)
                 .await
-                .map_err(db("claiming an interrupted item"))?;
-            row.as_ref().map(|r| claimed_row(r, true)).transpose()
+                .map_err(db("claiming an item"))?;
+            row.as_ref().map(|r| claimed_row(r, interrupted)).transpose()
         })
     }
 
