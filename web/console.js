@@ -16,7 +16,7 @@
       suggested: '生成草稿', approved: '通过', edited: '修改后通过', rejected: '驳回', overridden: '合规放行',
       first_approval: '首次审批', expired: '过期', exported: '导出审计', reloaded: '重新加载',
     },
-    mode: { model: '模型生成', extractive: '抽取模式（知识库原文，非模型生成）' },
+    mode: { model: '模型生成', extractive: '抽取模式（知识库原文）' },
     timing: { redact: '脱敏', scenario: '场景', retrieve: '检索', prompt: '提示词', generate: '生成', restore: '还原', check: '检查', store: '存储', total: '合计' },
   };
   const label = (kind, v) => (v == null ? '—' : LABELS[kind][v] || String(v));
