@@ -657,3 +657,67 @@ fn assert_penalty_lifted(lifted: f32, penalized: f32) {
         "{lifted} vs {penalized}"
     );
 }
+
+/// A folder with a courier section, an invoice section and a Cilin-format `thesaurus.txt`.
+fn thesaurus_folder(thesaurus: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("faq.csv"),
+        "id,question,answer\n\
+         courier,快递员弄丢了包裹怎么办,快递员丢件由本店先行补发，再向物流公司追责。\n\
+         invoice,怎么开发票,订单完成后在订单页申请电子发票，邮局寄送纸质发票需另付邮费。\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("thesaurus.txt"), thesaurus).unwrap();
+    dir
+}
+
+const THESAURUS: &str = "# same-meaning sets end in =, related ones in #\n\
+                         Ae05A01= 邮递员 邮差 快递员 投递员\n\
+                         Ae05A02# 邮差 邮局\n\
+                         not a set line\n";
+
+#[test]
+fn thesaurus_expands_to_same_meaning_words_the_index_holds() {
+    let dir = thesaurus_folder(THESAURUS);
+    let (kb, report) = KnowledgeBase::open(dir.path()).unwrap();
+    // The malformed line is reported with file and line; the rest loaded.
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.errors[0].file, "thesaurus.txt");
+    assert_eq!(report.errors[0].line, Some(4));
+
+    let terms = kb.query_terms(&ask("邮差弄丢了"));
+    let concept = terms
+        .iter()
+        .find(|c| c.first().is_some_and(|(t, _)| t == "邮差"))
+        .unwrap_or_else(|| panic!("{terms:?}"));
+    let words: Vec<&str> = concept.iter().map(|(t, _)| t.as_str()).collect();
+    // Only to words the index holds, as a query reads them (快递员 is 快递 + 员 to jieba), never
+    // to the related (#) set's 邮局 nor to 邮递员 and 投递员, which no snippet uses.
+    assert_eq!(words, ["邮差", "快递"], "{terms:?}");
+    // Below the typed word.
+    assert!(concept[1].1 < concept[0].1, "{concept:?}");
+
+    let r = kb.search(&ask("邮差弄丢了")).unwrap();
+    assert_eq!(ids(&r).first(), Some(&"courier"), "{:?}", ids(&r));
+    // The typed word itself still outranks its thesaurus word.
+    let typed = kb.search(&ask("快递员弄丢了")).unwrap();
+    assert!(typed.hits[0].score > r.hits[0].score);
+}
+
+#[test]
+fn thesaurus_is_off_without_the_file_and_in_the_baseline() {
+    let dir = thesaurus_folder("");
+    let (kb, report) = KnowledgeBase::open(dir.path()).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let r = kb.search(&ask("邮差")).unwrap();
+    assert!(!ids(&r).contains(&"courier"), "{:?}", ids(&r));
+
+    let dir = thesaurus_folder(THESAURUS);
+    let (kb, _) = KnowledgeBase::open_with(dir.path(), SearchOptions::baseline()).unwrap();
+    let terms = kb.query_terms(&ask("邮差"));
+    assert!(
+        terms.iter().flatten().all(|(t, _)| t != "快递员"),
+        "{terms:?}"
+    );
+}
