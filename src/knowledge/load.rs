@@ -16,8 +16,6 @@ use crate::conversation::Platform;
 /// File names at the knowledge root that configure retrieval instead of holding knowledge.
 pub const DICT_FILE: &str = "dict.txt";
 pub const SYNONYMS_FILE: &str = "synonyms.txt";
-/// A general thesaurus in Cilin's line format (see `thesaurus.rs`).
-pub const THESAURUS_FILE: &str = "thesaurus.txt";
 
 /// Everything read from a knowledge folder.
 #[derive(Debug, Default)]
@@ -28,8 +26,6 @@ pub struct Loaded {
     pub dict: Option<String>,
     /// Contents of `synonyms.txt`, when present.
     pub synonyms: Option<String>,
-    /// Contents of `thesaurus.txt`, when present.
-    pub thesaurus: Option<String>,
     /// Short hash over every file read (path and bytes).
     pub version: String,
 }
@@ -47,17 +43,12 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, std::io::Error> {
         let lower = rel.to_ascii_lowercase();
         let is_dict = lower == DICT_FILE;
         let is_synonyms = lower == SYNONYMS_FILE;
-        let is_thesaurus = lower == THESAURUS_FILE;
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(|e| e.to_ascii_lowercase())
             .unwrap_or_default();
-        if !is_dict
-            && !is_synonyms
-            && !is_thesaurus
-            && !matches!(ext.as_str(), "md" | "csv" | "jsonl")
-        {
+        if !is_dict && !is_synonyms && !matches!(ext.as_str(), "md" | "csv" | "jsonl") {
             continue;
         }
         let bytes = match std::fs::read(&path) {
@@ -82,10 +73,6 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, std::io::Error> {
         }
         if is_synonyms {
             loaded.synonyms = Some(text);
-            continue;
-        }
-        if is_thesaurus {
-            loaded.thesaurus = Some(text);
             continue;
         }
         loaded.report.files += 1;

@@ -34,7 +34,6 @@ pub mod load;
 mod query;
 mod search;
 mod synonyms;
-mod thesaurus;
 mod tokenize;
 
 use std::path::{Path, PathBuf};
@@ -158,11 +157,6 @@ pub struct SearchOptions {
     pub synonyms: bool,
     /// Also expand with the built-in e-commerce lexicon (needs `synonyms`).
     pub lexicon: bool,
-    /// Expand query words with the same-meaning sets of the folder's `thesaurus.txt` (a general
-    /// thesaurus in Cilin's format), to words the index holds.
-    pub thesaurus: bool,
-    /// Weight of a thesaurus word relative to the query word it expands.
-    pub thesaurus_weight: f32,
     /// Colloquial normalization, chit-chat removal and stop words.
     pub understand: bool,
     /// Repair homophone typos by sound against the shop's vocabulary (发活 → 发货; needs
@@ -233,8 +227,6 @@ impl Default for SearchOptions {
             user_dict: true,
             synonyms: true,
             lexicon: true,
-            thesaurus: true,
-            thesaurus_weight: 0.3,
             understand: true,
             homophones: true,
             grams: true,
@@ -272,8 +264,6 @@ impl SearchOptions {
             user_dict: false,
             synonyms: false,
             lexicon: false,
-            thesaurus: false,
-            thesaurus_weight: 0.0,
             understand: false,
             homophones: false,
             grams: false,
@@ -345,7 +335,6 @@ fn load_and_build(dir: &Path, options: &SearchOptions) -> Result<Inner, Knowledg
         loaded.version,
         loaded.dict.as_deref(),
         loaded.synonyms.as_deref(),
-        loaded.thesaurus.as_deref(),
         options.clone(),
     )
 }
@@ -392,7 +381,7 @@ impl KnowledgeBase {
             errors: Vec::new(),
         };
         let version = snippets_version(&snippets);
-        let inner = Inner::build(snippets, report, version, None, None, None, options.clone())?;
+        let inner = Inner::build(snippets, report, version, None, None, options.clone())?;
         Ok(KnowledgeBase {
             dir: dir.to_path_buf(),
             options,

@@ -18,11 +18,9 @@ use super::homophone::Homophones;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
 use super::query::{analyze, Analyzed};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
-use super::thesaurus::Thesaurus;
 use super::tokenize::{build_jieba, core_words, normalize, words};
 use super::{
-    Hit, Kind, KnowledgeError, LoadError, LoadReport, SearchOptions, SearchRequest, SearchResponse,
-    Snippet,
+    Hit, Kind, KnowledgeError, LoadReport, SearchOptions, SearchRequest, SearchResponse, Snippet,
 };
 
 /// What no-answer detection sees in the best hit of a response.
@@ -122,20 +120,16 @@ pub struct Inner {
     answer_types: AnswerTypes,
     /// The answer kinds each snippet's title and text hold (read once per load).
     given: Vec<u8>,
-    /// Each thesaurus word → the search terms of the other words of its same-meaning sets that
-    /// the index holds (see [`expansions`]).
-    thesaurus: HashMap<String, Vec<String>>,
 }
 
 impl Inner {
     /// Tokenizes and indexes (blocking CPU work).
     pub fn build(
         snippets: Vec<Snippet>,
-        mut report: LoadReport,
+        report: LoadReport,
         version: String,
         dict: Option<&str>,
         synonyms: Option<&str>,
-        thesaurus: Option<&str>,
         options: SearchOptions,
     ) -> Result<Inner, KnowledgeError> {
         let mut jieba = build_jieba(
@@ -279,42 +273,6 @@ impl Inner {
         } else {
             HashMap::new()
         };
-        let thesaurus = match thesaurus.filter(|_| options.thesaurus) {
-            Some(text) => {
-                let (t, errors) = Thesaurus::parse(super::load::THESAURUS_FILE, text);
-                report.errors.extend(errors.into_iter().map(|e| LoadError {
-                    file: e.file,
-                    line: Some(e.line),
-                    message: e.message,
-                }));
-                let f = &built.fields;
-                let indexed = |w: &str| {
-                    [f.body_words, f.title_words].into_iter().any(|field| {
-                        built
-                            .searcher
-                            .doc_freq(&Term::from_field_text(field, w))
-                            .is_ok_and(|n| n > 0)
-                    })
-                };
-                // A word is searched by its tokens as a query reads it (快递员 → 快递 when jieba
-                // does not know it whole), less one-character fragments; it is held when the
-                // index holds each of them.
-                let held = |w: &str| -> Option<Vec<String>> {
-                    let n = w.chars().count();
-                    let tokens: Vec<String> =
-                        words(&jieba, w, options.query_search_mode, options.hmm)
-                            .into_iter()
-                            .filter(|t| {
-                                let k = t.chars().count();
-                                (k >= 2 || k == n) && !lang.is_stopword(t)
-                            })
-                            .collect();
-                    (!tokens.is_empty() && tokens.iter().all(|t| indexed(t))).then_some(tokens)
-                };
-                expansions(&t, held)
-            }
-            None => HashMap::new(),
-        };
         let answer_types = AnswerTypes::new();
         let given = if options.answer_type_boost != 1.0 {
             texts.iter().map(|t| answer_types.given(t)).collect()
@@ -322,7 +280,6 @@ impl Inner {
             vec![0; snippets.len()]
         };
         Ok(Inner {
-            thesaurus,
             answer_types,
             given,
             title_owners,
@@ -480,9 +437,6 @@ impl Inner {
                 }
             }
         }
-        if !self.thesaurus.is_empty() && self.options.thesaurus_weight > 0.0 {
-            self.expand_thesaurus(&mut a);
-        }
         if self.options.oov_chars > 0.0 && self.options.grams {
             // A word the knowledge never uses finds nothing; its characters may (芯子 → 滤芯).
             let mut extra: Vec<(String, f32)> = Vec::new();
@@ -512,28 +466,6 @@ impl Inner {
             }
         }
         a
-    }
-
-    /// Adds to each word concept the other words of its thesaurus sets that the index holds, at
-    /// `thesaurus_weight` of the word (a customer's 邮差 also finds the knowledge's 快递员).
-    fn expand_thesaurus(&self, a: &mut Analyzed) {
-        // Synonym groups are the shop's own vocabulary already.
-        for c in a.concepts.iter_mut().filter(|c| !c.group) {
-            let Some((word, w)) = c.terms.first().cloned() else {
-                continue;
-            };
-            let Some(more) = self.thesaurus.get(&word) else {
-                continue;
-            };
-            if self.lang.is_general(&word) {
-                continue;
-            }
-            for t in more {
-                if !c.terms.iter().any(|(x, _)| x == t) {
-                    c.terms.push((t.clone(), w * self.options.thesaurus_weight));
-                }
-            }
-        }
     }
 
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse, KnowledgeError> {
@@ -858,41 +790,6 @@ impl Inner {
     }
 }
 
-/// Each word of a thesaurus set → the search terms of the set's other words that `held` accepts
-/// (their tokens, when the index holds them all). One-character words are left out both ways:
-/// too ambiguous (补, 修).
-fn expansions(
-    t: &Thesaurus,
-    held: impl Fn(&str) -> Option<Vec<String>>,
-) -> HashMap<String, Vec<String>> {
-    let mut known: HashMap<&str, Option<Vec<String>>> = HashMap::new();
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for set in t.sets() {
-        let words: Vec<&String> = set.iter().filter(|w| w.chars().count() >= 2).collect();
-        let mut present: Vec<(&String, Vec<String>)> = Vec::new();
-        for w in &words {
-            if let Some(tokens) = known.entry(w.as_str()).or_insert_with(|| held(w)) {
-                present.push((w, tokens.clone()));
-            }
-        }
-        if present.is_empty() {
-            continue;
-        }
-        for w in &words {
-            let list = out.entry((*w).clone()).or_default();
-            for (_, tokens) in present.iter().filter(|(p, _)| p != w) {
-                for tok in tokens {
-                    if tok != *w && !list.contains(tok) {
-                        list.push(tok.clone());
-                    }
-                }
-            }
-        }
-    }
-    out.retain(|_, v| !v.is_empty());
-    out
-}
-
 /// A flat union of boosted term queries (all term scorers, so Tantivy can prune).
 fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
     let clauses: Vec<(Occur, Box<dyn Query>)> = terms
@@ -940,31 +837,4 @@ fn visible(s: &Snippet, req: &SearchRequest, today: NaiveDate) -> bool {
     };
     let date_ok = s.valid_from.is_none_or(|from| from <= today);
     platform_ok && sku_ok && date_ok
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expansions_reach_only_held_words_and_skip_single_characters() {
-        let (t, errors) = Thesaurus::parse(
-            "thesaurus.txt",
-            "Hd04B01= 修理 整修 修 修复\nAe05A01= 邮递员 邮差 快递员\n",
-        );
-        assert!(errors.is_empty());
-        // The index holds 修复 and (as 快递 + 员) 快递员.
-        let held = |w: &str| match w {
-            "修复" => Some(vec!["修复".to_string()]),
-            "快递员" => Some(vec!["快递".to_string()]),
-            _ => None,
-        };
-        let e = expansions(&t, held);
-        assert_eq!(e["修理"], ["修复"]);
-        assert_eq!(e["整修"], ["修复"]);
-        assert!(!e.contains_key("修"), "one character is too ambiguous");
-        assert!(!e.contains_key("修复"), "its set holds no other held word");
-        assert_eq!(e["邮差"], ["快递"]);
-        assert_eq!(e["邮递员"], ["快递"]);
-    }
 }
