@@ -191,6 +191,11 @@ pub struct SearchOptions {
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
     /// (0 disables the re-ranking).
     pub coverage_rerank: f32,
+    /// How much of a FAQ row's score depends on its question: the score is multiplied by
+    /// 1 − this + this × the share of the query's concepts the question (the row's title) holds.
+    /// A row answers the question it states; a query whose words it holds only in the answer
+    /// asks something else (0 disables).
+    pub faq_question_weight: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// No expired penalty when the query names the expired snippet's document by a word of its
@@ -243,6 +248,7 @@ impl Default for SearchOptions {
             first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
+            faq_question_weight: 0.7,
             expired_penalty: 0.5,
             expired_named: true,
             oov_chars: 0.5,
@@ -280,6 +286,7 @@ impl SearchOptions {
             first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
+            faq_question_weight: 0.0,
             expired_penalty: 1.0,
             expired_named: false,
             oov_chars: 0.0,
