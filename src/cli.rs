@@ -156,6 +156,10 @@ pub enum EvalCommand {
         /// absent. Pin it for reproducible numbers (validity windows depend on it).
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
+        /// Also list the product method's misses (answer not at rank 1, or a wrong no-answer
+        /// call), one per line (a JSON object each with `--json`).
+        #[arg(long)]
+        misses: bool,
     },
     /// Precision and recall per verdict over a labelled case set.
     Compliance {
@@ -249,9 +253,15 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             json,
             baseline,
             date,
+            misses,
         }) => {
             let dir = knowledge_dir(&config, knowledge);
-            eval_retrieval(dir, queries, k, json, baseline, date).await
+            let opts = EvalOutput {
+                json,
+                baseline,
+                misses,
+            };
+            eval_retrieval(dir, queries, k, opts, date).await
         }
         Command::Eval(EvalCommand::Compliance { cases, json }) => {
             eval_compliance(&config, cases, json)
@@ -443,25 +453,36 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
     })
 }
 
+/// What `kefu eval retrieval` prints.
+struct EvalOutput {
+    json: bool,
+    baseline: bool,
+    misses: bool,
+}
+
 /// The product's retrieval and, in the same run, the plain jieba BM25 baseline.
 async fn eval_retrieval(
     dir: PathBuf,
     queries: PathBuf,
     k: usize,
-    json: bool,
-    baseline: bool,
+    out: EvalOutput,
     date: Option<chrono::NaiveDate>,
 ) -> Outcome {
-    use crate::knowledge::{eval::run_retrieval_eval, SearchOptions};
+    use crate::knowledge::{eval::run_retrieval_eval_detailed, SearchOptions};
+    let EvalOutput {
+        json,
+        baseline,
+        misses,
+    } = out;
     let mut methods = vec![("kefu", SearchOptions::default())];
     if baseline {
         methods.push(("baseline", SearchOptions::baseline()));
     }
     for (name, options) in methods {
         let (dir, queries) = (dir.clone(), queries.clone());
-        let report = tokio::task::spawn_blocking(move || {
+        let (report, outcomes) = tokio::task::spawn_blocking(move || {
             let (kb, _) = KnowledgeBase::open_with(&dir, options).map_err(Failure::input)?;
-            run_retrieval_eval(&kb, &queries, k, date).map_err(Failure::input)
+            run_retrieval_eval_detailed(&kb, &queries, k, date).map_err(Failure::input)
         })
         .await
         .map_err(|e| Failure::failed(format!("evaluation task failed: {e}")))??;
@@ -474,6 +495,18 @@ async fn eval_retrieval(
                 "{name:<9} queries {} (answerable {})  recall@1 {:.3}  recall@{} {:.3}  MRR {:.3}  no-answer accuracy {:.3} (unanswerable flagged {:.3}, answerable flagged {:.3})",
                 report.queries, report.answerable, report.recall_at_1, report.k, report.recall_at_k, report.mrr, report.no_answer_accuracy, report.no_answer_recall, report.false_no_answer
             );
+        }
+        if misses && name == "kefu" {
+            for o in outcomes.iter().filter(|o| o.is_miss()) {
+                if json {
+                    println!("{}", serde_json::to_string(o).unwrap_or_default());
+                } else {
+                    println!(
+                        "  miss line {}: {} | want {:?} | rank {:?} | no_answer {} | got {:?}",
+                        o.line, o.query, o.relevant, o.rank, o.no_answer, o.hits
+                    );
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

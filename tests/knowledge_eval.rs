@@ -131,3 +131,41 @@ fn eval_date_applies_to_queries_without_their_own_date() {
     let during = on("2026-12-05");
     assert!(during[0].rank.is_some(), "{:?}", during[0]);
 }
+
+#[test]
+fn cli_lists_the_misses_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(
+        &queries,
+        [
+            r#"{"query": "退货运费谁出", "relevant": ["policies/returns#1"]}"#,
+            r#"{"query": "水垢怎么除", "relevant": ["nothing-like-this"]}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .current_dir(dir.path())
+            .args(["eval", "retrieval", "--knowledge"])
+            .arg(fixtures())
+            .arg("--queries")
+            .arg(&queries)
+            .args(["--date", "2026-11-24", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run(&[]).lines().count(), 1, "the report only");
+    let listed = run(&["--misses"]);
+    let lines: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert_eq!(lines[1]["line"], 2, "{listed}");
+    assert_eq!(lines[1]["query"], "水垢怎么除");
+}

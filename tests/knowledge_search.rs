@@ -555,12 +555,18 @@ fn two_pass_search_ranks_like_one_pass_with_every_term() {
 /// section that holds one ranks above a section on the same topic without it.
 #[test]
 fn the_kind_of_answer_asked_for_lifts_the_snippet_that_gives_it() {
-    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    // The FAQ question factor alone also puts 退货申请多久审核's section first: leave it out to
+    // see the answer type's own effect.
+    let base = SearchOptions {
+        faq_question_weight: 0.0,
+        ..SearchOptions::default()
+    };
+    let (kb, _) = KnowledgeBase::open_with(&demo(), base.clone()).unwrap();
     let (plain, _) = KnowledgeBase::open_with(
         &demo(),
         SearchOptions {
             answer_type_boost: 1.0,
-            ..SearchOptions::default()
+            ..base
         },
     )
     .unwrap();
@@ -656,4 +662,34 @@ fn assert_penalty_lifted(lifted: f32, penalized: f32) {
         (lifted - penalized / SearchOptions::default().expired_penalty).abs() < 1e-3 * lifted,
         "{lifted} vs {penalized}"
     );
+}
+
+#[test]
+fn a_faq_row_counts_by_the_question_it_states() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("faq.csv"),
+        "id,question,answer\n\
+         invoice,发票怎么开,退货流程走完以后在订单页申请电子发票。\n\
+         returns,退货流程是什么,在订单页点申请售后，寄回后仓库验货。\n",
+    )
+    .unwrap();
+    let open = |weight: f32| {
+        let options = SearchOptions {
+            faq_question_weight: weight,
+            ..SearchOptions::default()
+        };
+        KnowledgeBase::open_with(dir.path(), options).unwrap().0
+    };
+    let score = |kb: &KnowledgeBase, id: &str| {
+        let r = kb.search(&ask("退货流程")).unwrap();
+        r.hits.iter().find(|h| h.id == id).map(|h| h.score).unwrap()
+    };
+    let (off, on) = (open(0.0), open(0.7));
+    // The question that holds every concept keeps its score; the one holding none keeps 0.3.
+    assert!((score(&on, "returns") - score(&off, "returns")).abs() < 1e-4);
+    let ratio = score(&on, "invoice") / score(&off, "invoice");
+    assert!((ratio - 0.3).abs() < 1e-3, "{ratio}");
+    let r = on.search(&ask("退货流程")).unwrap();
+    assert_eq!(ids(&r).first(), Some(&"returns"));
 }

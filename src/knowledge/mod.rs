@@ -14,8 +14,9 @@
 //! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover and by whether they hold the kind of answer asked for (a time
-//! for 多久, an amount for 多少). `no_answer` when none of the first few hits both covers enough
+//! share of concepts they cover, a FAQ row also by the share its question holds (it answers the
+//! question it states), and by whether they hold the kind of answer asked for (a time for 多久,
+//! an amount for 多少). `no_answer` when none of the first few hits both covers enough
 //! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
 //! [`NoAnswerSignals`]).
 //!
@@ -191,6 +192,11 @@ pub struct SearchOptions {
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
     /// (0 disables the re-ranking).
     pub coverage_rerank: f32,
+    /// How much of a FAQ row's score depends on its question: the score is multiplied by
+    /// 1 − this + this × the share of the query's concepts the question (the row's title) holds.
+    /// A row answers the question it states; a query whose words it holds only in the answer
+    /// asks something else (0 disables).
+    pub faq_question_weight: f32,
     /// Score factor of a snippet past its `valid_to` (it is also ranked below current ones).
     pub expired_penalty: f32,
     /// No expired penalty when the query names the expired snippet's document by a word of its
@@ -243,6 +249,7 @@ impl Default for SearchOptions {
             first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
+            faq_question_weight: 0.7,
             expired_penalty: 0.5,
             expired_named: true,
             oov_chars: 0.5,
@@ -280,6 +287,7 @@ impl SearchOptions {
             first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
+            faq_question_weight: 0.0,
             expired_penalty: 1.0,
             expired_named: false,
             oov_chars: 0.0,

@@ -528,6 +528,11 @@ impl Inner {
                 let cov = coverage(&analyzed, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
+            let fq = self.options.faq_question_weight;
+            if fq > 0.0 && s.kind == Kind::Faq {
+                let question = coverage(&analyzed, &normalize(&s.title));
+                score *= 1.0 - fq + fq * question;
+            }
             if asked & self.given.get(i).copied().unwrap_or(0) != 0 {
                 score *= self.options.answer_type_boost;
             }
