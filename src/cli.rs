@@ -488,6 +488,7 @@ async fn eval_retrieval(
         .map_err(|e| Failure::failed(format!("evaluation task failed: {e}")))??;
         if json {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["kind"] = serde_json::Value::String("report".into());
             v["method"] = serde_json::Value::String(name.into());
             println!("{v}");
         } else {
@@ -499,7 +500,9 @@ async fn eval_retrieval(
         if misses && name == "kefu" {
             for o in outcomes.iter().filter(|o| o.is_miss()) {
                 if json {
-                    println!("{}", serde_json::to_string(o).unwrap_or_default());
+                    let mut v = serde_json::to_value(o).unwrap_or_default();
+                    v["kind"] = serde_json::Value::String("miss".into());
+                    println!("{v}");
                 } else {
                     println!(
                         "  miss line {}: {} | want {:?} | rank {:?} | no_answer {} | got {:?}",

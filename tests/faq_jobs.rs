@@ -336,7 +336,7 @@ async fn a_dead_runs_stored_draft_is_adopted_on_postgres_too() {
 
 async fn dead_run_recovery(database_url: Option<String>) {
     use kefu::drafts::{Actor, Role};
-    use kefu::faq::{self, ItemState, Question, RunOptions};
+    use kefu::faq::{self, ItemState, RunOptions};
     use kefu::pipeline::{self, Purpose, SuggestRequest};
 
     let fake = FakeProvider::start().await;
@@ -346,19 +346,9 @@ async fn dead_run_recovery(database_url: Option<String>) {
     })
     .await;
     let app = &t.app;
-    let actor = Actor {
-        name: "rev".into(),
-        role: Role::Reviewer,
-    };
-    let qs: Vec<Question> = ["什么时候发货", "可以开发票吗", "怎么退货"]
-        .iter()
-        .map(|q| Question {
-            question: q.to_string(),
-            platform: None,
-            sku: None,
-        })
-        .collect();
-    let job = faq::create_job(app, &qs, "t", "h", &actor).await.unwrap();
+    let job = faq::get_job(app, &three_question_job(app).await)
+        .await
+        .unwrap();
     // The dead run: claimed two items, stored the first one's draft, then died.
     let first = app
         .store
@@ -407,6 +397,175 @@ async fn dead_run_recovery(database_url: Option<String>) {
     assert_eq!(lines[2].status, ItemState::Done);
     assert_eq!(lines[2].note, None);
     assert_eq!(lines[2].mode, Some(kefu::drafts::Mode::Model));
+}
+
+/// A job of three questions, created as a reviewer, and its id.
+async fn three_question_job(app: &kefu::app::App) -> String {
+    use kefu::drafts::{Actor, Role};
+    use kefu::faq::{self, Question};
+    let actor = Actor {
+        name: "rev".into(),
+        role: Role::Reviewer,
+    };
+    let qs: Vec<Question> = ["什么时候发货", "可以开发票吗", "怎么退货"]
+        .iter()
+        .map(|q| Question {
+            question: q.to_string(),
+            platform: None,
+            sku: None,
+        })
+        .collect();
+    faq::create_job(app, &qs, "t", "h", &actor)
+        .await
+        .unwrap()
+        .id
+}
+
+fn item(items: &[kefu::faq::Item], seq: i64) -> &kefu::faq::Item {
+    items.iter().find(|i| i.seq == seq).unwrap()
+}
+
+/// Regression (review of the knowledge fallback): a live run presumed dead between two
+/// heartbeats kept its item `in_flight` → `interrupted`; another run answering interrupted
+/// items from the knowledge took it over and refused the live run's late answer, leaving two
+/// drafts for one question. An interrupted item of a live run is not claimed.
+#[tokio::test]
+async fn a_live_runs_interrupted_item_is_left_for_its_late_answer() {
+    let t = support::app::spawn(|_| {}).await;
+    let store = &t.app.store;
+    let job = three_question_job(&t.app).await;
+    let now = 1_000_000;
+    store.faq_heartbeat(&job, "live", now).await.unwrap();
+    let c = store.faq_claim(&job, "live", now).await.unwrap().unwrap();
+    // Recovery with a far-future cut-off presumes even the live run dead.
+    let rec = store
+        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
+        .await
+        .unwrap();
+    assert_eq!(rec.interrupted, vec![c.seq]);
+    let taken = store
+        .faq_claim_interrupted(&job, "other", now, now - 6_000)
+        .await
+        .unwrap();
+    assert!(taken.is_none(), "the live run's item was taken: {taken:?}");
+    assert!(store
+        .faq_finish(&job, c.seq, "live", Ok("draft-1"), None, now)
+        .await
+        .unwrap());
+    let items = store.faq_items(&job).await.unwrap();
+    assert_eq!(item(&items, c.seq).state, kefu::faq::ItemState::Done);
+    // Once its run is dead, an interrupted item is claimed, and carries the note from then on.
+    let d = store.faq_claim(&job, "dying", now).await.unwrap().unwrap();
+    store
+        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
+        .await
+        .unwrap();
+    let taken = store
+        .faq_claim_interrupted(&job, "other", now, now - 6_000)
+        .await
+        .unwrap()
+        .expect("a dead run's item is claimed");
+    assert_eq!(taken.seq, d.seq);
+    assert!(taken.from_knowledge);
+    let items = store.faq_items(&job).await.unwrap();
+    assert_eq!(
+        item(&items, d.seq).note.as_deref(),
+        Some(kefu::faq::FROM_KNOWLEDGE)
+    );
+    assert_eq!(item(&items, d.seq).error, None);
+}
+
+/// Regression (review of the knowledge fallback): an interrupted question whose answer from
+/// the knowledge failed went back to `pending` on `--retry-failed` and was sent to the
+/// provider, maybe a second time. It goes back to `interrupted`.
+#[tokio::test]
+async fn retry_failed_never_sends_an_interrupted_question() {
+    let t = support::app::spawn(|_| {}).await;
+    let store = &t.app.store;
+    let job = three_question_job(&t.app).await;
+    let now = 1_000_000;
+    let c = store.faq_claim(&job, "dead", now).await.unwrap().unwrap();
+    store
+        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
+        .await
+        .unwrap();
+    let k = store
+        .faq_claim_interrupted(&job, "run2", now, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k.seq, c.seq);
+    assert!(store
+        .faq_finish(
+            &job,
+            k.seq,
+            "run2",
+            Err("store busy"),
+            Some(kefu::faq::FROM_KNOWLEDGE),
+            now
+        )
+        .await
+        .unwrap());
+    let requeued = store.faq_requeue_failed(&job).await.unwrap();
+    assert_eq!(requeued, vec![c.seq]);
+    let items = store.faq_items(&job).await.unwrap();
+    assert_eq!(item(&items, c.seq).state, kefu::faq::ItemState::Interrupted);
+    // The pending claim never returns it.
+    while let Some(p) = store.faq_claim(&job, "run3", now).await.unwrap() {
+        assert_ne!(
+            p.seq, c.seq,
+            "an interrupted question was claimed for sending"
+        );
+    }
+}
+
+/// A run that died after storing an answer from the knowledge but before marking its item:
+/// the next run adopts the draft, sends nothing, and the note survives.
+#[tokio::test]
+async fn an_answer_from_the_knowledge_stored_before_a_crash_is_adopted_with_its_note() {
+    use kefu::drafts::{Actor, Role};
+    use kefu::faq::{self, ItemState, RunOptions};
+    use kefu::pipeline::{self, Purpose, SuggestRequest};
+
+    let fake = FakeProvider::start().await;
+    let t = support::app::spawn(|c| c.providers = vec![fake.provider_config("fake")]).await;
+    let app = &t.app;
+    let store = &app.store;
+    let job = three_question_job(app).await;
+    let first = store.faq_claim(&job, "dead", 1).await.unwrap().unwrap();
+    store
+        .faq_recover(&job, 2, false, 1, |_| "nobody".into())
+        .await
+        .unwrap();
+    let k = store
+        .faq_claim_interrupted(&job, "dead-too", 1, 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k.seq, first.seq);
+    let req: SuggestRequest = serde_json::from_value(json!({ "message": k.question })).unwrap();
+    let item_actor = Actor {
+        name: faq::item_agent(&job, k.seq),
+        role: Role::Reviewer,
+    };
+    let stored = pipeline::suggest_for(app, &req, &item_actor, None, Purpose::FaqFromKnowledge)
+        .await
+        .unwrap();
+    assert_eq!(fake.calls(), 0, "answered from the knowledge");
+
+    let opts = RunOptions {
+        stale_after: Duration::from_millis(1),
+        ..RunOptions::default()
+    };
+    let report = faq::run_job(app, &job, &opts, &|_| {}).await.unwrap();
+    assert_eq!(report.recovery.adopted, vec![k.seq]);
+    assert_eq!(fake.calls(), 2, "only the two untouched questions are sent");
+    let lines = faq::results(app, &job).await.unwrap();
+    let l = &lines[k.seq as usize];
+    assert_eq!(l.status, ItemState::Done);
+    assert_eq!(l.draft_id.as_deref(), Some(stored.draft.id.as_str()));
+    assert_eq!(l.note.as_deref(), Some(faq::FROM_KNOWLEDGE));
+    assert_eq!(faq::summarize(&job, &lines).from_knowledge, 1);
 }
 
 #[tokio::test]

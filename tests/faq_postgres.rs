@@ -12,9 +12,9 @@ use support::fake_provider::FakeProvider;
 use support::pg;
 use support::serve::{faq_questions as questions, kefu, wait_output};
 
-/// "… N answered in this run …" from the summary line.
-fn sent_in_run(stderr: &str) -> usize {
-    let at = stderr.find(" answered in this run").expect("summary line");
+/// "… N processed in this run …" from the summary line.
+fn processed_in_run(stderr: &str) -> usize {
+    let at = stderr.find(" processed in this run").expect("summary line");
     stderr[..at]
         .rsplit(' ')
         .next()
@@ -86,7 +86,7 @@ async fn two_processes_share_a_job_without_generating_any_question_twice() {
         assert_eq!(n, 1, "{q} was sent {n} times");
     }
     assert_eq!(fake.calls(), questions().len());
-    let (sent_a, sent_b) = (sent_in_run(&a_err), sent_in_run(&b_err));
+    let (sent_a, sent_b) = (processed_in_run(&a_err), processed_in_run(&b_err));
     assert_eq!(sent_a + sent_b, questions().len());
     assert!(
         sent_a > 0 && sent_b > 0,

@@ -166,6 +166,8 @@ fn cli_lists_the_misses_on_request() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2, "{listed}");
+    assert_eq!(lines[0]["kind"], "report", "{listed}");
+    assert_eq!(lines[1]["kind"], "miss", "{listed}");
     assert_eq!(lines[1]["line"], 2, "{listed}");
     assert_eq!(lines[1]["query"], "水垢怎么除");
 }

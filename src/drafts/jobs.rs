@@ -281,55 +281,73 @@ impl super::Store {
         run_id: &str,
         now: i64,
     ) -> Result<Option<Claimed>, StoreError> {
-        self.claim_item(job_id, run_id, now, false).await
+        self.claim_item(job_id, run_id, now, None).await
     }
 
-    /// Claims the first `interrupted` item for `run_id`, to be answered from the knowledge:
-    /// its question may have reached the provider already, so it is never sent again this
-    /// way, and `attempts` (requests sent) stays as it is.
+    /// Claims the first `interrupted` item of a dead run (no heartbeat at or after
+    /// `stale_before`, ms) for `run_id`, to be answered from the knowledge: its question may
+    /// have reached the provider already, so it is never sent again this way, and `attempts`
+    /// (requests sent) stays as it is. A live run's item, presumed dead too early, is left for
+    /// that run's late answer.
     pub async fn faq_claim_interrupted(
         &self,
         job_id: &str,
         run_id: &str,
         now: i64,
+        stale_before: i64,
     ) -> Result<Option<Claimed>, StoreError> {
-        self.claim_item(job_id, run_id, now, true).await
+        self.claim_item(job_id, run_id, now, Some(stale_before))
+            .await
     }
 
+    /// A pending item (`interrupted_of_runs_before` = None) or an interrupted one whose run is
+    /// dead.
     async fn claim_item(
         &self,
         job_id: &str,
         run_id: &str,
         now: i64,
-        interrupted: bool,
+        interrupted_of_runs_before: Option<i64>,
     ) -> Result<Option<Claimed>, StoreError> {
         let lock = match self.backend {
             Backend::Sqlite(_) => "",
             Backend::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         };
-        let (from, counted) = match interrupted {
-            true => ("interrupted", ""),
-            false => (
+        let (from, set, dead) = match interrupted_of_runs_before {
+            Some(_) => (
+                "interrupted",
+                ", error = NULL, note = $6",
+                " AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM faq_runs \
+                 WHERE job_id = $4 AND heartbeat_at >= $5))",
+            ),
+            None => (
                 "pending",
                 ", attempts = attempts + 1, error = NULL, note = NULL",
+                "",
             ),
         };
         let sql = format!(
-            "UPDATE faq_items SET state = 'in_flight', run_id = $1, started_at = $2{counted} \
+            "UPDATE faq_items SET state = 'in_flight', run_id = $1, started_at = $2{set} \
              WHERE job_id = $3 AND state = '{from}' AND seq = (SELECT seq FROM faq_items \
-             WHERE job_id = $4 AND state = '{from}' ORDER BY seq LIMIT 1 {lock}) \
+             WHERE job_id = $4 AND state = '{from}'{dead} ORDER BY seq LIMIT 1 {lock}) \
              RETURNING seq, question, platform, sku"
         );
         pools!(self, (w, _r) => {
-            let row = sqlx::query(&sql)
+            let mut q = sqlx::query(&sql)
                 .bind(run_id)
                 .bind(now)
                 .bind(job_id)
-                .bind(job_id)
+                .bind(job_id);
+            if let Some(stale_before) = interrupted_of_runs_before {
+                q = q.bind(stale_before).bind(crate::faq::FROM_KNOWLEDGE);
+            }
+            let row = q
                 .fetch_optional(w)
                 .await
                 .map_err(db("claiming an item"))?;
-            row.as_ref().map(|r| claimed_row(r, interrupted)).transpose()
+            row.as_ref()
+                .map(|r| claimed_row(r, interrupted_of_runs_before.is_some()))
+                .transpose()
         })
     }
 
@@ -415,11 +433,17 @@ impl super::Store {
                     Some(_) => (ItemState::Done, None),
                     None => (ItemState::Interrupted, Some(crate::faq::INTERRUPTED)),
                 };
-                let changed = sqlx::query(
-                    "UPDATE faq_items SET state = $1, draft_id = $2, error = $3, finished_at = $4 \
-                     WHERE job_id = $5 AND seq = $6 AND state = 'in_flight' \
+                // An adopted answer keeps its note (answered from the knowledge); an item
+                // interrupted again has no answer for the note to describe.
+                let note = match state {
+                    ItemState::Done => "note",
+                    _ => "NULL",
+                };
+                let changed = sqlx::query(&format!(
+                    "UPDATE faq_items SET state = $1, draft_id = $2, error = $3, finished_at = $4, \
+                     note = {note} WHERE job_id = $5 AND seq = $6 AND state = 'in_flight' \
                      AND run_id IS NOT DISTINCT FROM $7",
-                )
+                ))
                 .bind(state.as_str())
                 .bind(&draft_id)
                 .bind(error)
@@ -457,11 +481,14 @@ impl super::Store {
         })
     }
 
-    /// Puts every failed item back to pending; returns their seqs.
+    /// Puts every failed item back to pending; returns their seqs. One that failed while
+    /// being answered from the knowledge (it has a note) goes back to `interrupted`: its
+    /// question may have reached the provider, so a retry must not send it.
     pub async fn faq_requeue_failed(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
         pools!(self, (w, _r) => {
             let rows = sqlx::query(
-                "UPDATE faq_items SET state = 'pending', run_id = NULL, finished_at = NULL \
+                "UPDATE faq_items SET state = CASE WHEN note IS NULL THEN 'pending' \
+                 ELSE 'interrupted' END, run_id = NULL, finished_at = NULL \
                  WHERE job_id = $1 AND state = 'failed' RETURNING seq",
             )
             .bind(job_id)

@@ -38,7 +38,7 @@ pub enum FaqCommand {
         /// Send failed questions once more.
         #[arg(long)]
         retry_failed: bool,
-        /// Seconds without a heartbeat after which another run is presumed dead.
+        /// Seconds without a heartbeat after which another run is presumed dead (at least 6).
         #[arg(long, default_value_t = 10)]
         stale_after: u64,
     },
@@ -92,7 +92,7 @@ pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, Strin
                 workers,
                 retry_interrupted,
                 retry_failed,
-                stale_after: std::time::Duration::from_secs(stale_after.max(1)),
+                stale_after: std::time::Duration::from_secs(stale_after),
                 stop: Some(stop_rx),
             };
             generate(&app, input, out, platform, fresh, opts)
@@ -182,10 +182,16 @@ async fn generate(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar.set_position(start.counts.settled().max(0) as u64);
+    // With the fallback on an interrupted question is still to be answered, not settled.
+    let fallback = app.config.review.extractive_fallback && !opts.retry_interrupted;
+    let position = |c: &super::Counts| {
+        let open = if fallback { c.interrupted } else { 0 };
+        (c.settled() - open).max(0) as u64
+    };
+    bar.set_position(position(&start.counts));
     bar.reset_eta();
     let on_progress = |p: &super::Progress| {
-        bar.set_position(p.counts.settled().max(0) as u64);
+        bar.set_position(position(&p.counts));
         bar.set_message(format!(
             "{} failed, {} interrupted",
             p.counts.failed, p.counts.interrupted
@@ -212,7 +218,7 @@ async fn generate(
         );
     }
     eprintln!(
-        "job {}: {} questions ({} distinct, {} duplicates): {} answered, {} failed, {} interrupted, {} unfinished; {} answered in this run in {:.1} s; results in {}",
+        "job {}: {} questions ({} distinct, {} duplicates): {} answered, {} failed, {} interrupted, {} unfinished; {} processed in this run in {:.1} s; results in {}",
         summary.job_id,
         summary.questions,
         summary.unique,

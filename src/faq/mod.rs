@@ -52,6 +52,10 @@ pub const FROM_KNOWLEDGE: &str = "the process stopped while this question was wi
 /// How often a run records that it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 
+/// The shortest [`RunOptions::stale_after`] honoured: three missed heartbeats, so a live run
+/// is never presumed dead between two beats.
+pub const MIN_STALE_AFTER: Duration = Duration::from_secs(6);
+
 // ---- data -------------------------------------------------------------------------------
 
 /// A job about to be stored.
@@ -358,7 +362,14 @@ pub async fn progress(app: &App, job_id: &str) -> Result<Progress, FaqError> {
     let window_ms = 60_000.min((now - job.created_at).max(1_000));
     let counts = app.store.faq_counts(job_id, now - window_ms).await?;
     let rate_per_min = counts.recent as f64 * 60_000.0 / window_ms as f64;
-    let left = counts.pending + counts.in_flight;
+    // Interrupted items are still to be answered (from the knowledge) when the fallback is on.
+    let left = counts.pending
+        + counts.in_flight
+        + if app.config.review.extractive_fallback {
+            counts.interrupted
+        } else {
+            0
+        };
     let eta_secs = if left == 0 {
         Some(0)
     } else if rate_per_min > 0.0 {
@@ -385,7 +396,8 @@ pub struct RunOptions {
     pub retry_interrupted: bool,
     /// Send failed questions once more.
     pub retry_failed: bool,
-    /// A run whose heartbeat is older than this is dead and its in-flight items are settled.
+    /// A run whose heartbeat is older than this is dead and its in-flight items are settled
+    /// (at least [`MIN_STALE_AFTER`]).
     pub stale_after: Duration,
     /// Set to `true` to stop gracefully: no new question is claimed, those with the provider
     /// are answered and recorded, and the job stays resumable (nothing interrupted).
@@ -460,7 +472,8 @@ pub async fn run_job(
     app.store.faq_heartbeat(job_id, &run_id, now_ms()).await?;
     let _beat = Heartbeat::start(app.store.clone(), job_id.to_string(), run_id.clone());
     let workers = opts.workers.unwrap_or_else(|| default_workers(app)).max(1);
-    let stale_ms = i64::try_from(opts.stale_after.as_millis()).unwrap_or(i64::MAX);
+    let stale_after = opts.stale_after.max(MIN_STALE_AFTER);
+    let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
     let agent = |seq: i64| item_agent(job_id, seq);
 
     // Settles what dead runs left in flight (adopt a stored answer, else mark interrupted).
@@ -497,7 +510,7 @@ pub async fn run_job(
             Some(c) => Ok(Some(c)),
             None if from_knowledge => {
                 app.store
-                    .faq_claim_interrupted(job_id, &run_id, now_ms())
+                    .faq_claim_interrupted(job_id, &run_id, now_ms(), now_ms() - stale_ms)
                     .await
             }
             None => Ok(None),
@@ -540,10 +553,17 @@ pub async fn run_job(
         recovery.interrupted.extend(settled.interrupted);
         recovery.requeued.extend(settled.requeued);
         let counts = app.store.faq_counts(job_id, 0).await?;
-        if counts.pending > 0 || (from_knowledge && counts.interrupted > 0) {
+        if counts.pending > 0 {
             continue;
         }
-        if counts.in_flight == 0 {
+        // Interrupted items of a run still alive wait for its late answer or its death.
+        let waiting = counts.in_flight
+            + if from_knowledge {
+                counts.interrupted
+            } else {
+                0
+            };
+        if waiting == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

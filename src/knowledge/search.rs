@@ -114,6 +114,8 @@ pub struct Inner {
     /// Each snippet's title and text, normalized, for the coverage re-ranking (once per load,
     /// not once per candidate of every query).
     texts: Vec<String>,
+    /// Each FAQ row's question, normalized (empty for other snippets), for the same reason.
+    faq_questions: Vec<String>,
     /// Each word of a document title (not a section heading) → the document whose title uses
     /// it, `None` when several documents' titles do.
     title_owners: HashMap<String, Option<String>>,
@@ -268,6 +270,13 @@ impl Inner {
             .iter()
             .map(|s| normalize(&format!("{} {}", s.title, s.text)))
             .collect();
+        let faq_questions: Vec<String> = snippets
+            .iter()
+            .map(|s| match s.kind {
+                Kind::Faq => normalize(&s.title),
+                _ => String::new(),
+            })
+            .collect();
         let title_owners = if options.expired_named {
             title_owners(&snippets, &jieba, options.hmm)
         } else {
@@ -284,6 +293,7 @@ impl Inner {
             given,
             title_owners,
             texts,
+            faq_questions,
             snippets,
             report,
             version,
@@ -515,6 +525,11 @@ impl Inner {
         } else {
             0
         };
+        // A query of n-grams only has no concept a FAQ question could hold: no FAQ factor.
+        let has_concepts = analyzed
+            .concepts
+            .iter()
+            .any(|c| c.terms.iter().any(|(_, w)| *w > 0.0));
         let mut hits = Vec::with_capacity(top.len());
         for &(score, i) in &top {
             let s = &self.snippets[i];
@@ -529,8 +544,8 @@ impl Inner {
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             let fq = self.options.faq_question_weight;
-            if fq > 0.0 && s.kind == Kind::Faq {
-                let question = coverage(&analyzed, &normalize(&s.title));
+            if fq > 0.0 && s.kind == Kind::Faq && has_concepts {
+                let question = coverage(&analyzed, &self.faq_questions[i]);
                 score *= 1.0 - fq + fq * question;
             }
             if asked & self.given.get(i).copied().unwrap_or(0) != 0 {
