@@ -230,7 +230,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 33] = [
+const NOT_NEGATING: [&str; 42] = [
     "要不",
     "不如",
     "不然",
@@ -265,6 +265,16 @@ const NOT_NEGATING: [&str; 33] = [
     "个别",
     "无糖",
     "无添加",
+    // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
+    "信不信",
+    "是不是",
+    "要不要",
+    "能不能",
+    "会不会",
+    "有没有",
+    "行不行",
+    "好不好",
+    "对不对",
 ];
 /// How many normalized characters before a hit are searched for a negation.
 const NEGATION_WINDOW: usize = 12;
