@@ -31,7 +31,7 @@ pub enum PromptError {
         column: usize,
         message: String,
     },
-    #[error("prompt template `{0}.hbs` is missing from the prompts folder")]
+    #[error("prompt template `{0}` is missing: point `prompts.dir` at the prompts folder, or run kefu from the folder that holds it")]
     Missing(String),
     #[error("prompt template `{template}` failed to render: {message}")]
     Render { template: String, message: String },

@@ -114,6 +114,9 @@ fn a_missing_scenario_template_is_named() {
         .expect("missing template fails")
         .to_string();
     assert!(err.contains("promotion.hbs"), "{err}");
+    // Regression: the message doubled the extension (`promotion.hbs.hbs`).
+    assert!(!err.contains(".hbs.hbs"), "{err}");
+    assert!(err.contains("prompts.dir"), "says what to do: {err}");
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
