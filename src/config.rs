@@ -315,6 +315,15 @@ impl Config {
                     .into(),
             );
         }
+        // Local-only mode has one person: a draft needing a second one could never be approved.
+        if !self.review.second_approval_categories.is_empty() && self.users.is_empty() {
+            return Err(
+                "review.second_approval_categories needs a second person, but no [[users]] are \
+                 configured (local-only mode has one user); add users with `kefu token new`, \
+                 or empty the list"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
@@ -426,6 +435,19 @@ mod tests {
         let err = Config::load_with_env(None, &env(&[("KEFU_STORAGE__DRAFT_TTL_HOURS", "0")]))
             .unwrap_err();
         assert!(err.to_string().contains("draft_ttl_hours"), "{err}");
+    }
+
+    #[test]
+    fn a_second_approval_without_users_is_refused_not_a_draft_stuck_forever() {
+        let err = Config::load_with_env(
+            None,
+            &env(&[(
+                "KEFU_REVIEW__SECOND_APPROVAL_CATEGORIES",
+                "[\"false_promise\"]",
+            )]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("[[users]]"), "{err}");
     }
 
     #[test]
