@@ -321,14 +321,26 @@ impl Matcher {
         }
         let scanned = hits.len();
         for (rule, re) in &self.regexes {
-            for m in re.find_iter(text) {
-                if m.start() < m.end() {
+            let mut push = |start: usize, end: usize| {
+                let (start, end) = trim_clause_ends(text, start, end);
+                if start < end {
                     hits.push(Hit {
                         rule: *rule,
-                        start: m.start(),
-                        end: m.end(),
+                        start,
+                        end,
                         regex: true,
                     });
+                }
+            };
+            if re.capture_names().any(|n| n == Some(HIT_GROUP)) {
+                for caps in re.captures_iter(text) {
+                    if let Some(m) = caps.name(HIT_GROUP).or_else(|| caps.get(0)) {
+                        push(m.start(), m.end());
+                    }
+                }
+            } else {
+                for m in re.find_iter(text) {
+                    push(m.start(), m.end());
                 }
             }
         }
@@ -344,9 +356,9 @@ impl Matcher {
             hits.sort_unstable_by_key(key);
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
-        let plain = rules
-            .iter()
-            .all(|r| !r.negation && r.near.is_empty() && r.unless.is_empty());
+        let plain = rules.iter().all(|r| {
+            !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
+        });
         if allows.is_empty() && plain {
             return hits;
         }
@@ -355,11 +367,34 @@ impl Matcher {
             let allowed = covered(&allows, h);
             let negation = rule.negation && negated(text, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
-            let unless = !rule.unless.is_empty() && in_sentence(text, h, &rule.unless);
+            let unless = (!rule.unless.is_empty() && in_clause(text, h, &rule.unless, false))
+                || (!rule.warning.is_empty() && in_clause(text, h, &rule.warning, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
     }
+}
+
+/// A regex reports this named group as its hit when it has one, so a guard character
+/// (`(?:^|[^打面])`) or a following context is neither in the span nor read as the clause before.
+pub const HIT_GROUP: &str = "hit";
+
+/// The span without clause punctuation at its ends: a guard like `(?:^|[^会])` may consume the
+/// comma before a hit, and the negation window must start at the hit, not in the clause before.
+fn trim_clause_ends(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    while let Some(c) = text[start..end].chars().next() {
+        if !is_clause_end(c) {
+            break;
+        }
+        start += c.len_utf8();
+    }
+    while let Some(c) = text[start..end].chars().next_back() {
+        if !is_clause_end(c) {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    (start, end)
 }
 
 /// Walks the trie from every character of `text`; term hits go to `hits`, allow contexts to
@@ -506,20 +541,26 @@ fn negated(text: &str, at: usize) -> bool {
     NEGATORS.iter().any(|n| before.contains(n))
 }
 
-/// Whether one of `words` is in the sentence around the hit: a fraud warning (请提高警惕，这可能是
-/// 诈骗) often follows the clause that names the channel.
-fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
+/// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
+/// rest of its sentence). Not the clause before: an exemption there (我们不做虚假宣传，好评晒图返现10元)
+/// must not clear a violation beside it.
+fn in_clause(text: &str, h: &Hit, words: &[String], to_sentence_end: bool) -> bool {
+    let stop = if to_sentence_end {
+        is_sentence_end
+    } else {
+        is_clause_end
+    };
     let start = text[..h.start]
         .char_indices()
         .rev()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[h.end..]
         .char_indices()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| stop(c))
         .map_or(text.len(), |(i, _)| h.end + i);
-    let sentence = &text[start..end];
-    words.iter().any(|w| sentence.contains(w.as_str()))
+    let clause = &text[start..end];
+    words.iter().any(|w| clause.contains(w.as_str()))
 }
 
 pub fn is_sentence_end(c: char) -> bool {
