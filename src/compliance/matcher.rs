@@ -332,8 +332,14 @@ impl Matcher {
                     });
                 }
             };
-            if re.capture_names().any(|n| n == Some(HIT_GROUP)) {
+            if re
+                .capture_names()
+                .any(|n| n == Some(HIT_GROUP) || n == Some(SKIP_GROUP))
+            {
                 for caps in re.captures_iter(text) {
+                    if caps.name(SKIP_GROUP).is_some() {
+                        continue;
+                    }
                     if let Some(m) = caps.name(HIT_GROUP).or_else(|| caps.get(0)) {
                         push(m.start(), m.end());
                     }
@@ -378,6 +384,10 @@ impl Matcher {
 /// A regex reports this named group as its hit when it has one, so a guard character
 /// (`(?:^|[^打面])`) or a following context is neither in the span nor read as the clause before.
 pub const HIT_GROUP: &str = "hit";
+/// A match in which this named group takes part is a context the regex consumes so that no hit
+/// starts inside it (祝您考试顺利，一次上岸 is a wish): it is no hit. Leftmost-first matching prefers
+/// the first branch, so the context branch goes first.
+pub const SKIP_GROUP: &str = "skip";
 
 /// The span without clause punctuation at its ends: a guard like `(?:^|[^会])` may consume the
 /// comma before a hit, and the negation window must start at the hit, not in the clause before.
