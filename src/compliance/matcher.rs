@@ -544,7 +544,13 @@ fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &
 }
 
 fn negated(text: &str, at: usize) -> bool {
-    let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end).to_string();
+    let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end);
+    // A negation before 就 belongs to the condition (再不付款我就把你拉黑), and 不就是…吗 affirms:
+    // only what follows the last 就 can negate the hit.
+    if let Some(i) = before.rfind('就') {
+        before = &before[i + '就'.len_utf8()..];
+    }
+    let mut before = before.to_string();
     for w in NOT_NEGATING {
         before = before.replace(w, "_");
     }
