@@ -203,6 +203,7 @@ fn review4_sendable_replies_are_not_blocked() {
         "保险箱的初始密码是多少，说明书第3页有写",
         "您提交的申请里密码这一栏不需要填",
         "面料是百分之百棉",
+        "我们保证7天无理由退换。",
     ];
     for text in pass {
         assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
@@ -260,4 +261,30 @@ fn review4_leaks_block() {
         verdict_of(&c, "如果快递员让您加微信领补偿，请提高警惕，这可能是诈骗。"),
         Verdict::Pass
     );
+}
+
+/// Session 5 kinds: a negation before 就 belongs to the condition; another person's address is
+/// disclosed; a cure after a set time; hedged durability warns.
+#[test]
+fn conditions_disclosures_and_timed_cures() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    for text in [
+        "你要是再不确认收货，我就把你拉进黑名单。",
+        "隔壁单元的张阿姨家住在3号楼502，您可以去她那取。",
+        "这个药膏一个疗程就能根治脚气。",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
+    }
+    assert_eq!(
+        verdict_of(&c, "这个锅正常使用基本不会坏，有问题一年内包换。"),
+        Verdict::Warn
+    );
+    for text in [
+        "如果您不需要了，我就帮您取消订单。",
+        "您好，收件人王先生的地址已经按您的要求改好了。",
+        "这款护膝不能治好关节炎，有症状请就医。",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
+    }
 }

@@ -216,7 +216,8 @@ fn decode(s: &[u8], i: usize) -> (u32, usize) {
 
 pub struct Matcher {
     trie: Option<Trie>,
-    regexes: Vec<(usize, Regex)>,
+    /// (rule, regex, whether it has a `hit` or `skip` group and needs captures).
+    regexes: Vec<(usize, Regex, bool)>,
 }
 
 /// Characters that end a clause: a term, its allow context, negation and `near` words never
@@ -307,6 +308,15 @@ impl Matcher {
             }
         }
         let trie = (!patterns.is_empty()).then(|| Trie::build(&patterns));
+        let regexes = regexes
+            .into_iter()
+            .map(|(rule, re)| {
+                let groups = re
+                    .capture_names()
+                    .any(|n| n == Some(HIT_GROUP) || n == Some(SKIP_GROUP));
+                (rule, re, groups)
+            })
+            .collect();
         Ok(Matcher { trie, regexes })
     }
 
@@ -320,7 +330,7 @@ impl Matcher {
             scan(trie, text, &mut hits, &mut allows);
         }
         let scanned = hits.len();
-        for (rule, re) in &self.regexes {
+        for (rule, re, groups) in &self.regexes {
             let mut push = |start: usize, end: usize| {
                 let (start, end) = trim_clause_ends(text, start, end);
                 if start < end {
@@ -332,10 +342,7 @@ impl Matcher {
                     });
                 }
             };
-            if re
-                .capture_names()
-                .any(|n| n == Some(HIT_GROUP) || n == Some(SKIP_GROUP))
-            {
+            if *groups {
                 for caps in re.captures_iter(text) {
                     if caps.name(SKIP_GROUP).is_some() {
                         continue;
@@ -592,4 +599,51 @@ fn near(text: &str, h: &Hit, words: &[String]) -> bool {
     words.iter().any(|w| {
         before.contains(w.as_str()) || after.contains(w.as_str()) || hit.contains(w.as_str())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clause_punctuation_is_trimmed_from_regex_hits() {
+        let t = "没关系,保过。";
+        let start = t.find(',').unwrap();
+        let (s, e) = trim_clause_ends(t, start, t.len());
+        assert_eq!(&t[s..e], "保过");
+        assert!(!negated(t, s));
+    }
+
+    #[test]
+    fn a_negation_before_jiu_belongs_to_the_condition() {
+        let t = "今天再不付款我就把你拉黑";
+        assert!(!negated(t, t.find("把你").unwrap()));
+        let t = "我们不会把你拉黑";
+        assert!(negated(t, t.find("把你").unwrap()));
+    }
+
+    #[test]
+    fn unless_words_stay_in_the_clause_and_warnings_reach_forward() {
+        let words = vec!["不做".to_string()];
+        let t = "我们不做虚假宣传,好评返现10元";
+        let at = t.find("好评").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: t.len(),
+            regex: true,
+        };
+        assert!(!in_clause(t, &h, &words, false));
+        let t = "让你加微信领补偿,请提高警惕,这可能是诈骗。";
+        let at = t.find("加微信").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "加微信".len(),
+            regex: false,
+        };
+        let warn = vec!["诈骗".to_string()];
+        assert!(in_clause(t, &h, &warn, true));
+        assert!(!in_clause(t, &h, &warn, false));
+    }
 }
