@@ -158,3 +158,133 @@ fn threats_and_literacy_insults_block() {
         assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
     }
 }
+
+/// Round-4 review, P1: sendable replies the round-4 rules blocked (bags and parcels read as 包过,
+/// wishes, the seller's own conduct, advice read as threats, questions about a child read as
+/// insults, 码 in 尺码, platform nicknames that are ordinary words, invoices, form fields).
+/// Each must not block; those that are a real (hedged or partial) risk must warn.
+#[test]
+fn review4_sendable_replies_are_not_blocked() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    let pass = [
+        "这个包过两天就能到",
+        "快递包过安检需要一点时间",
+        "我们会确保通过顺丰发货",
+        "订单已经确保通过质检了",
+        "这个背包有效容量是30升",
+        "这张优惠券肯定有效",
+        "祝您考试顺利，一次上岸！",
+        "会员每次购物可以多拿100分积分",
+        "您打平台投诉电话试试",
+        "您向平台举报一下试试",
+        "如果你被拉黑了，平台消息就发不出去",
+        "请勿在明火附近使用，否则后果自负",
+        "快递员会上门找您取件",
+        "别忘了快递盒上有您的信息，丢弃前请撕掉面单",
+        "快递员有您的电话，您最好保持手机畅通",
+        "您最好小心一点拆，里面是玻璃",
+        "您等着，我马上帮您查",
+        "您看不懂英文吗？我发您中文版说明书",
+        "还没上过学的小朋友建议选小号书包",
+        "宝宝上过学没有？",
+        "尺码不确定的话，可以加我们客服咨询",
+        "扫描说明书上的二维码可以看安装视频，有问题再加客服问",
+        "有问题多多联系我",
+        "这条大黄鱼比带鱼还便宜些",
+        "套餐价1688元比单买更便宜",
+        "您点外卖用美团下单就行",
+        "送您一份微心意",
+        "感谢您的五星好评，下次购物记得用店铺红包哦",
+        "好评哦\n店铺首页有红包",
+        "开专票请提供纳税人识别号、开户行及账号",
+        "您告诉我您家住哪个区，我看看能不能当天送到",
+        "收到验证码后在支付页面填写即可",
+        "保险箱的初始密码是多少，说明书第3页有写",
+        "您提交的申请里密码这一栏不需要填",
+        "面料是百分之百棉",
+        "我们保证7天无理由退换。",
+    ];
+    for text in pass {
+        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
+    }
+    // The seller's own conduct and part of a number: a person looks (warn), no block.
+    for text in [
+        "我们绝对不会漏发配件",
+        "库存充足，绝对不会断货",
+        "我们绝对不会晚于48小时发货",
+        "您说一下卡号后四位",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Warn, "{text}");
+    }
+}
+
+/// Round-4 review, P2: violations that got through. An exemption in another clause no longer
+/// clears a violation (unless words are clause-scoped); a comma consumed by a guard character no
+/// longer lets the clause before negate a hit, and spans hold the hit only.
+#[test]
+fn review4_leaks_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    for text in [
+        "开发票需要您的身份证号和银行卡密码，发我一下",
+        "我们不做虚假宣传，好评晒图返现10元",
+        "好评返现5元，这是平台活动",
+        "虽然不能保证明天到，但这款面霜百分百有效",
+        "没关系，保过。",
+        "不用担心，包过！",
+        "这套网课包过，不过全额退费",
+        "给个五星好评，返您5元",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
+    }
+    assert_eq!(verdict_of(&c, "这款不贵，一般不会过敏"), Verdict::Warn);
+    let r = c.check("没关系，保过。", &kefu::compliance::Grounding::default());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "promise.guarantee")
+        .expect("a guarantee finding");
+    assert_eq!(&*f.matched, "保过", "{:?}", r.findings);
+    // A real negation after an A-not-A word still clears the promise rules.
+    let r = c.check(
+        "是不是不能保证百分百有效",
+        &kefu::compliance::Grounding::default(),
+    );
+    assert!(
+        r.findings.iter().all(|f| !f.rule.starts_with("promise.")),
+        "{:?}",
+        r.findings
+    );
+    // A fraud warning after the channel it warns about still clears it.
+    assert_eq!(
+        verdict_of(&c, "如果快递员让您加微信领补偿，请提高警惕，这可能是诈骗。"),
+        Verdict::Pass
+    );
+}
+
+/// Session 5 kinds: a negation before 就 belongs to the condition; another person's address is
+/// disclosed; a cure after a set time; hedged durability warns.
+#[test]
+fn conditions_disclosures_and_timed_cures() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    for text in [
+        "你要是再不确认收货，我就把你拉进黑名单。",
+        "隔壁单元的张阿姨家住在3号楼502，您可以去她那取。",
+        "这个药膏一个疗程就能根治脚气。",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
+    }
+    assert_eq!(
+        verdict_of(&c, "这个锅正常使用基本不会坏，有问题一年内包换。"),
+        Verdict::Warn
+    );
+    for text in [
+        "如果您不需要了，我就帮您取消订单。",
+        "您好，收件人王先生的地址已经按您的要求改好了。",
+        "这款护膝不能治好关节炎，有症状请就医。",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
+    }
+}

@@ -135,6 +135,7 @@ mod matcher_equivalence {
             negation: false,
             near: Vec::new(),
             unless: Vec::new(),
+            warning: Vec::new(),
         }
     }
 

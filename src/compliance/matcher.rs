@@ -216,7 +216,8 @@ fn decode(s: &[u8], i: usize) -> (u32, usize) {
 
 pub struct Matcher {
     trie: Option<Trie>,
-    regexes: Vec<(usize, Regex)>,
+    /// (rule, regex, whether it has a `hit` or `skip` group and needs captures).
+    regexes: Vec<(usize, Regex, bool)>,
 }
 
 /// Characters that end a clause: a term, its allow context, negation and `near` words never
@@ -307,6 +308,15 @@ impl Matcher {
             }
         }
         let trie = (!patterns.is_empty()).then(|| Trie::build(&patterns));
+        let regexes = regexes
+            .into_iter()
+            .map(|(rule, re)| {
+                let groups = re
+                    .capture_names()
+                    .any(|n| n == Some(HIT_GROUP) || n == Some(SKIP_GROUP));
+                (rule, re, groups)
+            })
+            .collect();
         Ok(Matcher { trie, regexes })
     }
 
@@ -320,15 +330,30 @@ impl Matcher {
             scan(trie, text, &mut hits, &mut allows);
         }
         let scanned = hits.len();
-        for (rule, re) in &self.regexes {
-            for m in re.find_iter(text) {
-                if m.start() < m.end() {
+        for (rule, re, groups) in &self.regexes {
+            let mut push = |start: usize, end: usize| {
+                let (start, end) = trim_clause_ends(text, start, end);
+                if start < end {
                     hits.push(Hit {
                         rule: *rule,
-                        start: m.start(),
-                        end: m.end(),
+                        start,
+                        end,
                         regex: true,
                     });
+                }
+            };
+            if *groups {
+                for caps in re.captures_iter(text) {
+                    if caps.name(SKIP_GROUP).is_some() {
+                        continue;
+                    }
+                    if let Some(m) = caps.name(HIT_GROUP).or_else(|| caps.get(0)) {
+                        push(m.start(), m.end());
+                    }
+                }
+            } else {
+                for m in re.find_iter(text) {
+                    push(m.start(), m.end());
                 }
             }
         }
@@ -344,9 +369,9 @@ impl Matcher {
             hits.sort_unstable_by_key(key);
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
-        let plain = rules
-            .iter()
-            .all(|r| !r.negation && r.near.is_empty() && r.unless.is_empty());
+        let plain = rules.iter().all(|r| {
+            !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
+        });
         if allows.is_empty() && plain {
             return hits;
         }
@@ -355,11 +380,38 @@ impl Matcher {
             let allowed = covered(&allows, h);
             let negation = rule.negation && negated(text, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
-            let unless = !rule.unless.is_empty() && in_sentence(text, h, &rule.unless);
+            let unless = (!rule.unless.is_empty() && in_clause(text, h, &rule.unless, false))
+                || (!rule.warning.is_empty() && in_clause(text, h, &rule.warning, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
     }
+}
+
+/// A regex reports this named group as its hit when it has one, so a guard character
+/// (`(?:^|[^打面])`) or a following context is neither in the span nor read as the clause before.
+pub const HIT_GROUP: &str = "hit";
+/// A match in which this named group takes part is a context the regex consumes so that no hit
+/// starts inside it (祝您考试顺利，一次上岸 is a wish): it is no hit. Leftmost-first matching prefers
+/// the first branch, so the context branch goes first.
+pub const SKIP_GROUP: &str = "skip";
+
+/// The span without clause punctuation at its ends: a guard like `(?:^|[^会])` may consume the
+/// comma before a hit, and the negation window must start at the hit, not in the clause before.
+fn trim_clause_ends(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    while let Some(c) = text[start..end].chars().next() {
+        if !is_clause_end(c) {
+            break;
+        }
+        start += c.len_utf8();
+    }
+    while let Some(c) = text[start..end].chars().next_back() {
+        if !is_clause_end(c) {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    (start, end)
 }
 
 /// Walks the trie from every character of `text`; term hits go to `hits`, allow contexts to
@@ -499,27 +551,39 @@ fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &
 }
 
 fn negated(text: &str, at: usize) -> bool {
-    let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end).to_string();
+    let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end);
+    // A negation before 就 belongs to the condition (再不付款我就把你拉黑), and 不就是…吗 affirms:
+    // only what follows the last 就 can negate the hit.
+    if let Some(i) = before.rfind('就') {
+        before = &before[i + '就'.len_utf8()..];
+    }
+    let mut before = before.to_string();
     for w in NOT_NEGATING {
         before = before.replace(w, "_");
     }
     NEGATORS.iter().any(|n| before.contains(n))
 }
 
-/// Whether one of `words` is in the sentence around the hit: a fraud warning (请提高警惕，这可能是
-/// 诈骗) often follows the clause that names the channel.
-fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
+/// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
+/// rest of its sentence). Not the clause before: an exemption there (我们不做虚假宣传，好评晒图返现10元)
+/// must not clear a violation beside it.
+fn in_clause(text: &str, h: &Hit, words: &[String], to_sentence_end: bool) -> bool {
+    let stop = if to_sentence_end {
+        is_sentence_end
+    } else {
+        is_clause_end
+    };
     let start = text[..h.start]
         .char_indices()
         .rev()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[h.end..]
         .char_indices()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| stop(c))
         .map_or(text.len(), |(i, _)| h.end + i);
-    let sentence = &text[start..end];
-    words.iter().any(|w| sentence.contains(w.as_str()))
+    let clause = &text[start..end];
+    words.iter().any(|w| clause.contains(w.as_str()))
 }
 
 pub fn is_sentence_end(c: char) -> bool {
@@ -535,4 +599,51 @@ fn near(text: &str, h: &Hit, words: &[String]) -> bool {
     words.iter().any(|w| {
         before.contains(w.as_str()) || after.contains(w.as_str()) || hit.contains(w.as_str())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clause_punctuation_is_trimmed_from_regex_hits() {
+        let t = "没关系,保过。";
+        let start = t.find(',').unwrap();
+        let (s, e) = trim_clause_ends(t, start, t.len());
+        assert_eq!(&t[s..e], "保过");
+        assert!(!negated(t, s));
+    }
+
+    #[test]
+    fn a_negation_before_jiu_belongs_to_the_condition() {
+        let t = "今天再不付款我就把你拉黑";
+        assert!(!negated(t, t.find("把你").unwrap()));
+        let t = "我们不会把你拉黑";
+        assert!(negated(t, t.find("把你").unwrap()));
+    }
+
+    #[test]
+    fn unless_words_stay_in_the_clause_and_warnings_reach_forward() {
+        let words = vec!["不做".to_string()];
+        let t = "我们不做虚假宣传,好评返现10元";
+        let at = t.find("好评").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: t.len(),
+            regex: true,
+        };
+        assert!(!in_clause(t, &h, &words, false));
+        let t = "让你加微信领补偿,请提高警惕,这可能是诈骗。";
+        let at = t.find("加微信").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "加微信".len(),
+            regex: false,
+        };
+        let warn = vec!["诈骗".to_string()];
+        assert!(in_clause(t, &h, &warn, true));
+        assert!(!in_clause(t, &h, &warn, false));
+    }
 }

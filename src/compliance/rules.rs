@@ -71,9 +71,13 @@ struct RuleDef {
     /// When not empty, the hit counts only if one of these words is close by in the sentence.
     #[serde(default)]
     near: Vec<String>,
-    /// The hit is dropped when one of these words is in the same sentence (谨防, 诈骗 …).
+    /// The hit is dropped when one of these words is in the same clause (发票, 医生 …).
     #[serde(default)]
     unless: Vec<String>,
+    /// The hit is dropped when one of these words is in its clause or later in the sentence:
+    /// a fraud warning follows what it warns about (让您加微信领补偿，请提高警惕，这可能是诈骗).
+    #[serde(default)]
+    warning: Vec<String>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -142,6 +146,8 @@ pub struct Rule {
     pub near: Vec<String>,
     /// Normalized `unless` words.
     pub unless: Vec<String>,
+    /// Normalized `warning` words.
+    pub warning: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -535,6 +541,7 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 negation: def.negation,
                 near: normalized_words(&def.near),
                 unless: normalized_words(&def.unless),
+                warning: normalized_words(&def.warning),
             });
         }
         for def in parsed.pii {
