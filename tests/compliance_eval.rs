@@ -288,3 +288,28 @@ fn conditions_disclosures_and_timed_cures() {
         assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
     }
 }
+
+/// After probe 13's one sealed run (2 of 30 pass cases blocked), the coordinator read its false
+/// positives: clause-scoped `unless` words no longer cleared a refusal whose exemption stood in
+/// the next clause, and an impostor warning that disowns a channel was read as diversion. Both
+/// kinds are fixed by method; the violations next to them still block.
+#[test]
+fn negated_requests_and_impostor_warnings_pass() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    for text in [
+        "亲，身份证信息不需要发给我，跨境商品的实名信息请在下单页面的实名认证里填写。",
+        "银行卡号不用发给我们，退款会原路退回",
+        "我们没有在微信上开店，如果有人用我们的店名在微信卖货，那不是我们，请小心。",
+        "有人用我们店名加您微信的，都不是我们，谨慎对待",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
+    }
+    for text in [
+        "麻烦把身份证号发给我",
+        "身份证号码不用发，银行卡号发给我",
+        "加我微信聊，那个不是我们的官方号",
+    ] {
+        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
+    }
+}
