@@ -67,6 +67,13 @@ fn round4_dev_set_meets_the_targets() {
     assert_targets("round4-dev.jsonl");
 }
 
+/// Asserts that every text gets `want`, naming the first that does not.
+fn expect_all(c: &Compliance, want: kefu::compliance::Verdict, texts: &[&str]) {
+    for text in texts {
+        assert_eq!(verdict_of(c, text), want, "{text}");
+    }
+}
+
 fn verdict_of(c: &Compliance, text: &str) -> kefu::compliance::Verdict {
     c.check(text, &kefu::compliance::Grounding::default())
         .verdict
@@ -79,33 +86,39 @@ fn verdict_of(c: &Compliance, text: &str) -> kefu::compliance::Verdict {
 fn false_promises_follow_the_severity_policy() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "这瓶精华百分之百有效，放心用。",
-        "这个课程包过，保证您一次通过考试。",
-        "报名我们的班，三个月提高三十分。",
-        "这把雨伞永久不坏。",
-        "这个插排绝对不会短路。",
-        "今天拍，百分百明天送到。",
-        "用了没效果全额退款。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
-    for text in [
-        "这款湿巾很温和，一般宝宝用了都不会过敏。",
-        "正常情况下24小时内一定发货。",
-        "保证明天到。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Warn, "{text}");
-    }
-    for text in [
-        "效果因人而异，我们不能保证百分百有效。",
-        "面料是100%纯棉的。",
-        "产品有效期到明年六月。",
-        "这个书包过几天就补货了。",
-        "您放心，我们绝对不会泄露您的个人信息。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这瓶精华百分之百有效，放心用。",
+            "这个课程包过，保证您一次通过考试。",
+            "报名我们的班，三个月提高三十分。",
+            "这把雨伞永久不坏。",
+            "这个插排绝对不会短路。",
+            "今天拍，百分百明天送到。",
+            "用了没效果全额退款。",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Warn,
+        &[
+            "这款湿巾很温和，一般宝宝用了都不会过敏。",
+            "正常情况下24小时内一定发货。",
+            "保证明天到。",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "效果因人而异，我们不能保证百分百有效。",
+            "面料是100%纯棉的。",
+            "产品有效期到明年六月。",
+            "这个书包过几天就补货了。",
+            "您放心，我们绝对不会泄露您的个人信息。",
+        ],
+    );
 }
 
 /// Asking for sensitive personal information blocks in either word order; refusals, invoices and
@@ -114,24 +127,28 @@ fn false_promises_follow_the_severity_policy() {
 fn requests_for_sensitive_personal_data_block() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "退款需要您提供一下银行卡号和开户行。",
-        "您的家庭住址和工作单位告诉我一下。",
-        "您的身份证号是多少？",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "退款需要您提供一下银行卡号和开户行。",
+            "您的家庭住址和工作单位告诉我一下。",
+            "您的身份证号是多少？",
+        ],
+    );
     assert_eq!(
         verdict_of(&c, "麻烦报一下您手机号后四位，我查一下订单。"),
         Verdict::Warn
     );
-    for text in [
-        "为保护您的隐私，请不要在聊天里发送身份证号或银行卡信息。",
-        "退款会原路返回，不需要提供银行卡号。",
-        "开专票请提供单位名称、税号、开户行及账号。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "为保护您的隐私，请不要在聊天里发送身份证号或银行卡信息。",
+            "退款会原路返回，不需要提供银行卡号。",
+            "开专票请提供单位名称、税号、开户行及账号。",
+        ],
+    );
 }
 
 /// Threats and insults on the customer's literacy block; an A-not-A question (信不信) is no
@@ -140,23 +157,27 @@ fn requests_for_sensitive_personal_data_block() {
 fn threats_and_literacy_insults_block() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "你再给差评试试。",
-        "小心点，我们手里有你的电话和地址。",
-        "你信不信我把你的地址发到网上。",
-        "再闹就把你拉黑。",
-        "这么大的字你看不懂吗？",
-        "你是不是不识字？",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
-    for text in [
-        "老人家不识字的话，可以看我们的视频教程。",
-        "您看不懂的地方告诉我，我一步一步教您。",
-        "您的差评我们已经看到了，非常抱歉。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你再给差评试试。",
+            "小心点，我们手里有你的电话和地址。",
+            "你信不信我把你的地址发到网上。",
+            "再闹就把你拉黑。",
+            "这么大的字你看不懂吗？",
+            "你是不是不识字？",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "老人家不识字的话，可以看我们的视频教程。",
+            "您看不懂的地方告诉我，我一步一步教您。",
+            "您的差评我们已经看到了，非常抱歉。",
+        ],
+    );
 }
 
 /// Round-4 review, P1: sendable replies the round-4 rules blocked (bags and parcels read as 包过,
@@ -205,18 +226,18 @@ fn review4_sendable_replies_are_not_blocked() {
         "面料是百分之百棉",
         "我们保证7天无理由退换。",
     ];
-    for text in pass {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
+    expect_all(&c, Verdict::Pass, &pass);
     // The seller's own conduct and part of a number: a person looks (warn), no block.
-    for text in [
-        "我们绝对不会漏发配件",
-        "库存充足，绝对不会断货",
-        "我们绝对不会晚于48小时发货",
-        "您说一下卡号后四位",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Warn, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Warn,
+        &[
+            "我们绝对不会漏发配件",
+            "库存充足，绝对不会断货",
+            "我们绝对不会晚于48小时发货",
+            "您说一下卡号后四位",
+        ],
+    );
 }
 
 /// Round-4 review, P2: violations that got through. An exemption in another clause no longer
@@ -226,18 +247,20 @@ fn review4_sendable_replies_are_not_blocked() {
 fn review4_leaks_block() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "开发票需要您的身份证号和银行卡密码，发我一下",
-        "我们不做虚假宣传，好评晒图返现10元",
-        "好评返现5元，这是平台活动",
-        "虽然不能保证明天到，但这款面霜百分百有效",
-        "没关系，保过。",
-        "不用担心，包过！",
-        "这套网课包过，不过全额退费",
-        "给个五星好评，返您5元",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "开发票需要您的身份证号和银行卡密码，发我一下",
+            "我们不做虚假宣传，好评晒图返现10元",
+            "好评返现5元，这是平台活动",
+            "虽然不能保证明天到，但这款面霜百分百有效",
+            "没关系，保过。",
+            "不用担心，包过！",
+            "这套网课包过，不过全额退费",
+            "给个五星好评，返您5元",
+        ],
+    );
     assert_eq!(verdict_of(&c, "这款不贵，一般不会过敏"), Verdict::Warn);
     let r = c.check("没关系，保过。", &kefu::compliance::Grounding::default());
     let f = r
@@ -269,24 +292,28 @@ fn review4_leaks_block() {
 fn conditions_disclosures_and_timed_cures() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "你要是再不确认收货，我就把你拉进黑名单。",
-        "隔壁单元的张阿姨家住在3号楼502，您可以去她那取。",
-        "这个药膏一个疗程就能根治脚气。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你要是再不确认收货，我就把你拉进黑名单。",
+            "隔壁单元的张阿姨家住在3号楼502，您可以去她那取。",
+            "这个药膏一个疗程就能根治脚气。",
+        ],
+    );
     assert_eq!(
         verdict_of(&c, "这个锅正常使用基本不会坏，有问题一年内包换。"),
         Verdict::Warn
     );
-    for text in [
-        "如果您不需要了，我就帮您取消订单。",
-        "您好，收件人王先生的地址已经按您的要求改好了。",
-        "这款护膝不能治好关节炎，有症状请就医。",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "如果您不需要了，我就帮您取消订单。",
+            "您好，收件人王先生的地址已经按您的要求改好了。",
+            "这款护膝不能治好关节炎，有症状请就医。",
+        ],
+    );
 }
 
 /// After probe 13's one sealed run (2 of 30 pass cases blocked), the coordinator read its false
@@ -297,19 +324,23 @@ fn conditions_disclosures_and_timed_cures() {
 fn negated_requests_and_impostor_warnings_pass() {
     use kefu::compliance::Verdict;
     let c = rules();
-    for text in [
-        "亲，身份证信息不需要发给我，跨境商品的实名信息请在下单页面的实名认证里填写。",
-        "银行卡号不用发给我们，退款会原路退回",
-        "我们没有在微信上开店，如果有人用我们的店名在微信卖货，那不是我们，请小心。",
-        "有人用我们店名加您微信的，都不是我们，谨慎对待",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Pass, "{text}");
-    }
-    for text in [
-        "麻烦把身份证号发给我",
-        "身份证号码不用发，银行卡号发给我",
-        "加我微信聊，那个不是我们的官方号",
-    ] {
-        assert_eq!(verdict_of(&c, text), Verdict::Block, "{text}");
-    }
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "亲，身份证信息不需要发给我，跨境商品的实名信息请在下单页面的实名认证里填写。",
+            "银行卡号不用发给我们，退款会原路退回",
+            "我们没有在微信上开店，如果有人用我们的店名在微信卖货，那不是我们，请小心。",
+            "有人用我们店名加您微信的，都不是我们，谨慎对待",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "麻烦把身份证号发给我",
+            "身份证号码不用发，银行卡号发给我",
+            "加我微信聊，那个不是我们的官方号",
+        ],
+    );
 }
