@@ -421,6 +421,23 @@ async fn three_question_job(app: &kefu::app::App) -> String {
         .id
 }
 
+/// `run` claims the next pending item at `now`; then recovery with a later cut-off presumes
+/// the run dead (live or not) and marks the item interrupted.
+async fn claimed_then_interrupted(
+    store: &kefu::drafts::Store,
+    job: &str,
+    run: &str,
+    now: i64,
+) -> kefu::faq::Claimed {
+    let c = store.faq_claim(job, run, now).await.unwrap().unwrap();
+    let rec = store
+        .faq_recover(job, now + 1, false, now, |_| "nobody".into())
+        .await
+        .unwrap();
+    assert_eq!(rec.interrupted, vec![c.seq]);
+    c
+}
+
 fn item(items: &[kefu::faq::Item], seq: i64) -> &kefu::faq::Item {
     items.iter().find(|i| i.seq == seq).unwrap()
 }
@@ -436,13 +453,8 @@ async fn a_live_runs_interrupted_item_is_left_for_its_late_answer() {
     let job = three_question_job(&t.app).await;
     let now = 1_000_000;
     store.faq_heartbeat(&job, "live", now).await.unwrap();
-    let c = store.faq_claim(&job, "live", now).await.unwrap().unwrap();
-    // Recovery with a far-future cut-off presumes even the live run dead.
-    let rec = store
-        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
-        .await
-        .unwrap();
-    assert_eq!(rec.interrupted, vec![c.seq]);
+    // Recovery with a later cut-off presumes even the live run dead.
+    let c = claimed_then_interrupted(store, &job, "live", now).await;
     let taken = store
         .faq_claim_interrupted(&job, "other", now, now - 6_000)
         .await
@@ -455,11 +467,7 @@ async fn a_live_runs_interrupted_item_is_left_for_its_late_answer() {
     let items = store.faq_items(&job).await.unwrap();
     assert_eq!(item(&items, c.seq).state, kefu::faq::ItemState::Done);
     // Once its run is dead, an interrupted item is claimed, and carries the note from then on.
-    let d = store.faq_claim(&job, "dying", now).await.unwrap().unwrap();
-    store
-        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
-        .await
-        .unwrap();
+    let d = claimed_then_interrupted(store, &job, "dying", now).await;
     let taken = store
         .faq_claim_interrupted(&job, "other", now, now - 6_000)
         .await
@@ -484,11 +492,7 @@ async fn retry_failed_never_sends_an_interrupted_question() {
     let store = &t.app.store;
     let job = three_question_job(&t.app).await;
     let now = 1_000_000;
-    let c = store.faq_claim(&job, "dead", now).await.unwrap().unwrap();
-    store
-        .faq_recover(&job, now + 1, false, now, |_| "nobody".into())
-        .await
-        .unwrap();
+    let c = claimed_then_interrupted(store, &job, "dead", now).await;
     let k = store
         .faq_claim_interrupted(&job, "run2", now, now)
         .await
@@ -532,11 +536,7 @@ async fn an_answer_from_the_knowledge_stored_before_a_crash_is_adopted_with_its_
     let app = &t.app;
     let store = &app.store;
     let job = three_question_job(app).await;
-    let first = store.faq_claim(&job, "dead", 1).await.unwrap().unwrap();
-    store
-        .faq_recover(&job, 2, false, 1, |_| "nobody".into())
-        .await
-        .unwrap();
+    let first = claimed_then_interrupted(store, &job, "dead", 1).await;
     let k = store
         .faq_claim_interrupted(&job, "dead-too", 1, 2)
         .await

@@ -3,8 +3,9 @@
 //! statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two processes never claim the same
 //! question. Times are epoch milliseconds in both databases.
 
-use sqlx::Row;
+use sqlx::{ColumnIndex, Row};
 
+use super::row::Column;
 use super::{Backend, StoreError};
 use crate::conversation::Platform;
 use crate::drafts::Role;
@@ -45,10 +46,10 @@ fn corrupt(key: String, message: String) -> StoreError {
 
 fn job_row<R: Row>(r: &R) -> Result<Job, StoreError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Column<'r, R>,
+    for<'r> i64: Column<'r, R>,
+    for<'r> Option<i64>: Column<'r, R>,
 {
     let get = db("reading a job");
     let id: String = r.try_get("id").map_err(&get)?;
@@ -70,11 +71,11 @@ where
 
 fn item_row<R: Row>(r: &R) -> Result<Item, StoreError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Column<'r, R>,
+    for<'r> Option<String>: Column<'r, R>,
+    for<'r> i64: Column<'r, R>,
+    for<'r> Option<i64>: Column<'r, R>,
 {
     let get = db("reading an item");
     let job_id: String = r.try_get("job_id").map_err(&get)?;
@@ -106,10 +107,10 @@ where
 
 fn claimed_row<R: Row>(r: &R, from_knowledge: bool) -> Result<Claimed, StoreError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Column<'r, R>,
+    for<'r> Option<String>: Column<'r, R>,
+    for<'r> i64: Column<'r, R>,
 {
     let get = db("reading a claimed item");
     let seq: i64 = r.try_get("seq").map_err(&get)?;
