@@ -195,7 +195,15 @@ type Outcome = Result<ExitCode, Failure>;
 
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match Config::load(cli.config.as_deref()) {
-        Ok(config) => dispatch(config, cli.command).await,
+        Ok(mut config) => match crate::bundled::use_where_missing(&mut config) {
+            Ok(notices) => {
+                for n in notices {
+                    eprintln!("kefu: {n}");
+                }
+                dispatch(config, cli.command).await
+            }
+            Err(e) => Err(Failure::failed(e)),
+        },
         Err(e) => Err(Failure::input(e)),
     };
     match result {

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bundled;
 pub mod cli;
 pub mod compliance;
 pub mod config;

@@ -218,11 +218,16 @@ async fn generate(
         );
     }
     eprintln!(
-        "job {}: {} questions ({} distinct, {} duplicates): {} answered, {} failed, {} interrupted, {} unfinished; {} processed in this run in {:.1} s; results in {}",
+        "job {}: {} questions ({} distinct, {} {}): {} answered, {} failed, {} interrupted, {} unfinished; {} processed in this run in {:.1} s; results in {}",
         summary.job_id,
         summary.questions,
         summary.unique,
         summary.duplicates,
+        if summary.duplicates == 1 {
+            "duplicate"
+        } else {
+            "duplicates"
+        },
         summary.done,
         summary.failed,
         summary.interrupted,

@@ -1,0 +1,75 @@
+//! An installed kefu started outside the project folder still has the demo shop, the prompts
+//! and the rules: the copies compiled into the binary (src/bundled.rs).
+
+use std::process::Command;
+
+fn kefu(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    cmd.current_dir(dir);
+    // Only this test's settings: no provider, no config from the caller's environment.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KEFU_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn suggest_outside_the_project_folder_uses_the_bundled_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kefu(dir.path())
+        .args(["suggest", "亲 我买的空气炸锅什么时候发货呀", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for folder in ["knowledge", "prompts", "rules"] {
+        assert!(
+            dir.path().join("data/bundled").join(folder).is_dir(),
+            "{folder} not written; stderr: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("no `{folder}` folder here")),
+            "{stderr}"
+        );
+    }
+    let draft: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !draft["sources"].as_array().unwrap().is_empty(),
+        "the bundled knowledge answered nothing: {draft}"
+    );
+
+    // An edited copy is kept: a second run does not overwrite it.
+    let readme = dir.path().join("data/bundled/rules/README.md");
+    std::fs::write(&readme, "edited").unwrap();
+    let again = kefu(dir.path())
+        .args(["check", "全网最低价，假一赔十"])
+        .output()
+        .unwrap();
+    // The bundled rules block it: exit 1 and a BLOCK line.
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("BLOCK"),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), "edited");
+}
+
+#[test]
+fn a_present_folder_wins_over_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/only.toml"),
+        "[[rule]]\nid = \"shop.only\"\ncategory = \"absolute_terms\"\nseverity = \"block\"\nterms = [\"独家秘方\"]\nmessage = \"m\"\n",
+    )
+    .unwrap();
+    let out = kefu(dir.path())
+        .args(["check", "独家秘方", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("shop.only"), "{out:?}");
+    assert!(!dir.path().join("data/bundled/rules").exists());
+}
