@@ -510,3 +510,32 @@ store_test!(
         db.finish().await;
     }
 );
+
+/// Regression: a database migrated by a newer kefu (an unknown migration recorded) was refused
+/// by the older binary, which stopped the old FAQ workers of a rolling upgrade.
+#[tokio::test]
+async fn an_older_binary_opens_a_database_a_newer_one_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = kefu::config::StorageConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    drop(kefu::drafts::Store::open(&cfg).await.unwrap());
+    let url = format!("sqlite://{}", dir.path().join("kefu.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, X'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = kefu::drafts::Store::open(&cfg).await.unwrap();
+    let d = store
+        .insert_draft(&new_draft("亲，已为您登记。"), &agent("xiaomei"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_draft(&d.id).await.unwrap().id, d.id);
+}

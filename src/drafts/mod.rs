@@ -329,6 +329,14 @@ const CHUNK: i64 = 1000;
 /// Drafts expired per transaction by the sweep (keeps the head lock short).
 const EXPIRE_BATCH: i64 = 500;
 
+/// Migrations only add (tables, nullable columns), so a binary older than its database still
+/// works: during an upgrade the FAQ workers of the old version keep running beside the new one
+/// instead of refusing the database the first new process migrated.
+fn tolerant(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrator.set_ignore_missing(true);
+    migrator
+}
+
 /// Drafts and audit events, on SQLite (default, `<data_dir>/kefu.db`) or PostgreSQL
 /// (`storage.database_url`). Cheap to clone: clones share the connection pools.
 #[derive(Clone)]

@@ -59,7 +59,7 @@ impl PgStore {
                     "cannot connect to PostgreSQL at storage.database_url: {e}"
                 ))
             })?;
-        sqlx::migrate!("migrations/postgres")
+        super::tolerant(sqlx::migrate!("migrations/postgres"))
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(format!("PostgreSQL: {e}")))?;

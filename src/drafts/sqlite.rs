@@ -83,7 +83,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("migrations/sqlite")
+        super::tolerant(sqlx::migrate!("migrations/sqlite"))
             .run(&writer)
             .await
             .map_err(|e| StoreError::Migrate(format!("{}: {e}", path.display())))?;
