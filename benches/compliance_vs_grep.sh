@@ -52,7 +52,8 @@ for corpus_name in real chat dense; do
         "$(echo "$grep_c_mbs / $grep_mbs" | bc -l)"
     for id in aho_corasick_10k_terms_10mb/dfa_leftmost_longest \
         aho_corasick_10k_terms_10mb/contiguous_nfa_leftmost_longest \
-        10k_terms_10mb/normalize 10k_terms_10mb/check shipped_rules_10mb/check; do
+        10k_terms_10mb/normalize 10k_terms_10mb/check 10k_terms_10mb/check_per_message \
+        shipped_rules_10mb/check shipped_rules_10mb/check_per_message; do
         ns=$(mean_ns "${corpus_name}_$id")
         mbs=$(echo "$bytes / ($ns / 1000000000) / 1048576" | bc -l)
         printf '%-52s %8.1f MB/s   %6.2fx\n' "$id" "$mbs" "$(echo "$mbs / $grep_mbs" | bc -l)"
