@@ -344,3 +344,29 @@ fn negated_requests_and_impostor_warnings_pass() {
         ],
     );
 }
+
+/// Session 6, kind: spaces used as clause breaks in chat. Whitespace between two runs of two or
+/// more Han characters ends the clause for negation and `unless` words (the 不 of 不方便 does not
+/// reach the next "clause"), while spaced evasions still match as one word and a negation left
+/// open before the space (请勿 添加微信, 不支持 线下交易) still reaches its verb.
+#[test]
+fn spaces_between_han_runs_break_clauses() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "平台上不方便 我私聊发你链接",
+            "这个没办法 您加我微信说",
+            "本店不做虚假宣传 好评晒图返现10元",
+            "加 我 微 信",
+            "w e i x i n 联系我",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &["请勿 添加微信", "我们不支持 线下交易", "不要 私下交易哦 有问题平台上说"],
+    );
+}

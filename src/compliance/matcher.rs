@@ -375,13 +375,15 @@ impl Matcher {
         if allows.is_empty() && plain {
             return hits;
         }
+        let breaks = n.breaks.as_slice();
         hits.retain(|h| {
             let rule = &rules[h.rule];
             let allowed = covered(&allows, h);
-            let negation = rule.negation && negated(text, h.start);
+            let negation = rule.negation && negated(text, breaks, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
-            let unless = (!rule.unless.is_empty() && in_clause(text, h, &rule.unless, false))
-                || (!rule.warning.is_empty() && in_clause(text, h, &rule.warning, true));
+            let unless = (!rule.unless.is_empty()
+                && in_clause(text, breaks, h, &rule.unless, false))
+                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -550,8 +552,17 @@ fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &
     &text[at..end]
 }
 
-fn negated(text: &str, at: usize) -> bool {
+/// Whether a negation stands up to `NEGATION_WINDOW` characters before byte `at`, in the same
+/// clause: neither clause punctuation nor a soft break (`breaks`, see
+/// [`Normalized::breaks`]) lies between it and the hit.
+fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
     let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end);
+    if let Some(b) = last_at_or_before(breaks, at) {
+        let from = at - before.len();
+        if b > from {
+            before = &text[b..at];
+        }
+    }
     // A negation before 就 belongs to the condition (再不付款我就把你拉黑), and 不就是…吗 affirms:
     // only what follows the last 就 can negate the hit.
     if let Some(i) = before.rfind('就') {
@@ -567,23 +578,45 @@ fn negated(text: &str, at: usize) -> bool {
 /// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
 /// rest of its sentence). Not the clause before: an exemption there (我们不做虚假宣传，好评晒图返现10元)
 /// must not clear a violation beside it.
-fn in_clause(text: &str, h: &Hit, words: &[String], to_sentence_end: bool) -> bool {
+/// A soft break ends a clause too (the hit's clause starts after the last one before the hit,
+/// and without `to_sentence_end` ends at the first one after it).
+fn in_clause(
+    text: &str,
+    breaks: &[usize],
+    h: &Hit,
+    words: &[String],
+    to_sentence_end: bool,
+) -> bool {
     let stop = if to_sentence_end {
         is_sentence_end
     } else {
         is_clause_end
     };
-    let start = text[..h.start]
+    let mut start = text[..h.start]
         .char_indices()
         .rev()
         .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = text[h.end..]
+    if let Some(b) = last_at_or_before(breaks, h.start) {
+        start = start.max(b);
+    }
+    let mut end = text[h.end..]
         .char_indices()
         .find(|&(_, c)| stop(c))
         .map_or(text.len(), |(i, _)| h.end + i);
+    if !to_sentence_end {
+        if let Some(&b) = breaks.get(breaks.partition_point(|&x| x < h.end)) {
+            end = end.min(b);
+        }
+    }
     let clause = &text[start..end];
     words.iter().any(|w| clause.contains(w.as_str()))
+}
+
+/// The last of the sorted `breaks` at or before `at`.
+fn last_at_or_before(breaks: &[usize], at: usize) -> Option<usize> {
+    let i = breaks.partition_point(|&x| x <= at);
+    i.checked_sub(1).map(|i| breaks[i])
 }
 
 pub fn is_sentence_end(c: char) -> bool {
@@ -611,15 +644,15 @@ mod tests {
         let start = t.find(',').unwrap();
         let (s, e) = trim_clause_ends(t, start, t.len());
         assert_eq!(&t[s..e], "保过");
-        assert!(!negated(t, s));
+        assert!(!negated(t, &[], s));
     }
 
     #[test]
     fn a_negation_before_jiu_belongs_to_the_condition() {
         let t = "今天再不付款我就把你拉黑";
-        assert!(!negated(t, t.find("把你").unwrap()));
+        assert!(!negated(t, &[], t.find("把你").unwrap()));
         let t = "我们不会把你拉黑";
-        assert!(negated(t, t.find("把你").unwrap()));
+        assert!(negated(t, &[], t.find("把你").unwrap()));
     }
 
     #[test]
@@ -633,7 +666,7 @@ mod tests {
             end: t.len(),
             regex: true,
         };
-        assert!(!in_clause(t, &h, &words, false));
+        assert!(!in_clause(t, &[], &h, &words, false));
         let t = "让你加微信领补偿,请提高警惕,这可能是诈骗。";
         let at = t.find("加微信").unwrap();
         let h = Hit {
@@ -643,7 +676,38 @@ mod tests {
             regex: false,
         };
         let warn = vec!["诈骗".to_string()];
-        assert!(in_clause(t, &h, &warn, true));
-        assert!(!in_clause(t, &h, &warn, false));
+        assert!(in_clause(t, &[], &h, &warn, true));
+        assert!(!in_clause(t, &[], &h, &warn, false));
+    }
+
+    #[test]
+    fn a_soft_break_ends_the_negation_window_and_the_unless_clause() {
+        let n = crate::compliance::normalize::normalize("平台上不好说 我私聊发你链接");
+        let t = n.text.as_str();
+        let at = t.find("私聊").unwrap();
+        assert!(negated(t, &[], at), "without the break the 不 reaches");
+        assert!(!negated(t, &n.breaks, at));
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "私聊".len(),
+            regex: false,
+        };
+        let words = vec!["平台".to_string()];
+        assert!(in_clause(t, &[], &h, &words, false));
+        assert!(!in_clause(t, &n.breaks, &h, &words, false));
+        // Words after the break: not in the clause, but a warning reaches to the sentence end.
+        let n = crate::compliance::normalize::normalize("加我微信 小心诈骗");
+        let t = n.text.as_str();
+        let at = t.find("微信").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "微信".len(),
+            regex: false,
+        };
+        let warn = vec!["诈骗".to_string()];
+        assert!(!in_clause(t, &n.breaks, &h, &warn, false));
+        assert!(in_clause(t, &n.breaks, &h, &warn, true));
     }
 }
