@@ -370,3 +370,31 @@ fn spaces_between_han_runs_break_clauses() {
         &["请勿 添加微信", "我们不支持 线下交易", "不要 私下交易哦 有问题平台上说"],
     );
 }
+
+/// Session 6, kind: durability and safety said with an absolute marker beyond the written-out
+/// failure words (a `failure` class: 进水, 起皮 …), with the person spared in between (绝对不会让
+/// 孩子过敏), or as "never needs replacing"; a hyperbolic count without a marker warns.
+#[test]
+fn absolute_durability_and_safety_beyond_the_listed_failures() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这块手表保证一辈子不进水",
+            "这款米粉绝对不会让孩子过敏拉肚子",
+            "这把锁质量好，终身都不用换",
+            "这双鞋永远都不会起皮",
+        ],
+    );
+    assert_eq!(verdict_of(&c, "这个壳子摔一千次都不会碎"), Verdict::Warn);
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "净水器的滤芯建议半年换一次，到期会提醒您",
+            "不能保证一辈子不进水，潜水前请检查表冠",
+        ],
+    );
+}
