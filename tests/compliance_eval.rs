@@ -398,3 +398,34 @@ fn absolute_durability_and_safety_beyond_the_listed_failures() {
         ],
     );
 }
+
+/// Session 6, kinds: a threat that lists several pieces of the customer's data before putting
+/// them online (你的照片和电话挂到网上); another person's address told through a pronoun (有位买家…，
+/// 她家在…区…); the customer's own data handed to a third party (我把您的电话和地址发给他了).
+/// Sending a screenshot here, a city alone, a warehouse and the carrier pass.
+#[test]
+fn data_exposure_threats_and_disclosure_to_third_parties() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "再敢投诉，我们就把你的订单截图和电话发网上",
+            "你要是乱说，我把你的照片、住址都公开出去",
+            "前面那位买家也定了这款，她家住在杭州市西湖区文三路88号",
+            "我已经把您的手机号和地址给了隔壁店的老板，他会联系您",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "麻烦把您的订单截图发到这里",
+            "我们不会把您的地址和电话发给任何人，请放心",
+            "她家在外地，所以那单发货慢了一点",
+            "他家在大兴区的仓库发货",
+            "我把您的地址发给他了，快递小哥会尽快送到",
+        ],
+    );
+}
