@@ -429,3 +429,34 @@ fn data_exposure_threats_and_disclosure_to_third_parties() {
         ],
     );
 }
+
+/// Session 6, kinds of diversion: any 微-homophone before any 信-homophone (威芯, 薇鑫), 加我 in
+/// pinyin before a channel (jia wo wx), 某 before a platform nickname (某红书), the shop's store on
+/// another platform offered for a visit, and "order over there" later in the sentence.
+#[test]
+fn homophones_pinyin_and_visits_to_another_platform() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "进我们的薇鑫群可以领专属券哦",
+            "有问题加唯芯聊更快",
+            "可以jiawo wx详细聊哈",
+            "去某红书看看我们的主页吧，上新都在那",
+            "您可以去我们的抖音小店逛逛，那边款式更多",
+            "小红书上搜我们的店名就能找到，很多买家秀，在那边直接拍也可以",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款手机用的是自研微芯片，发热很小",
+            "包裹里放了一份微心意小礼品，请查收",
+            "jiayou，考试顺利哦亲",
+            "您在京东那边下的单，需要联系京东客服处理哦",
+        ],
+    );
+}
