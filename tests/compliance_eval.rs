@@ -460,3 +460,30 @@ fn homophones_pinyin_and_visits_to_another_platform() {
         ],
     );
 }
+
+/// Session 6, kinds of false positives: 最佳 before a parameter of use is a usage tip (最佳观看距离,
+/// 最佳水温), and a warning that a message naming a channel was not sent by the shop (…的短信不是
+/// 我们发的) clears it; a contact handed out in the next clause still blocks.
+#[test]
+fn usage_parameters_and_disowned_messages_pass() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款蓝牙音箱的最佳摆放高度是离地一米左右",
+            "投影仪的最佳观看距离大概是三米",
+            "那条让您加QQ领补贴的短信不是我们发的，请直接删除",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "短信不是我们发的，您加我QQ我给您处理",
+            "我们的面霜是最佳选择",
+            "这款面膜效果最佳",
+        ],
+    );
+}
