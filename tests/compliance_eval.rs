@@ -487,3 +487,30 @@ fn usage_parameters_and_disowned_messages_pass() {
         ],
     );
 }
+
+/// Session 6, kinds of absolute terms: rank idioms of the 数一数二 family (万里挑一), 最 before a
+/// grade word (最高档), history as the comparator (史上最安全), and the lowest price over a period
+/// (今年最低); the weather and the shop's own range pass.
+#[test]
+fn rank_idioms_grades_history_and_period_lows() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这块面料是万里挑一的好料子",
+            "鞋面用的是最高档的头层牛皮",
+            "这是史上最轻薄的一代羽绒服",
+            "这个价已经是今年最低的了，错过不再有",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "今年最低气温可能到零下五度，羽绒服建议选加厚款",
+            "这是本店今年最低的价格了",
+        ],
+    );
+}
