@@ -514,3 +514,28 @@ fn rank_idioms_grades_history_and_period_lows() {
         ],
     );
 }
+
+/// Session 6, kind: a doctor named as an endorser (很多医生都推荐) is no referral; the medical rules
+/// are cleared by the forms of advice only (咨询医生, 医生指导, 去医院看).
+#[test]
+fn doctors_as_endorsers_do_not_clear_claims() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这个护膝能缓解关节炎，很多骨科医生都推荐",
+            "这款面霜能改善湿疹，很多皮肤科医生都在用",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "有湿疹的宝宝请在医生指导下使用本品",
+            "宝宝湿疹严重的话，建议去医院看一下皮肤科",
+            "膝盖不舒服的话请先咨询医生，护膝只起保暖作用",
+        ],
+    );
+}
