@@ -348,7 +348,8 @@ fn negated_requests_and_impostor_warnings_pass() {
 /// Session 6, kind: spaces used as clause breaks in chat. Whitespace between two runs of two or
 /// more Han characters ends the clause for negation and `unless` words (the 不 of 不方便 does not
 /// reach the next "clause"), while spaced evasions still match as one word and a negation left
-/// open before the space (请勿 添加微信, 不支持 线下交易) still reaches its verb.
+/// open before the space (请勿 添加微信, 不支持 线下交易) still reaches its verb. A wave dash (～),
+/// the chat's comma, ends a clause after two Han characters whatever follows.
 #[test]
 fn spaces_between_han_runs_break_clauses() {
     use kefu::compliance::Verdict;
@@ -367,7 +368,11 @@ fn spaces_between_han_runs_break_clauses() {
     expect_all(
         &c,
         Verdict::Pass,
-        &["请勿 添加微信", "我们不支持 线下交易", "不要 私下交易哦 有问题平台上说"],
+        &[
+            "请勿 添加微信",
+            "我们不支持 线下交易",
+            "不要 私下交易哦 有问题平台上说",
+        ],
     );
 }
 

@@ -10,7 +10,8 @@
 //! and frames still match across it, but its place is kept as a *soft break*
 //! ([`Normalized::breaks`]): negation and `unless` words do not reach across it. A single Han
 //! character on either side (微 信, 加 我 v 信) makes no break, and neither does a run that ends
-//! in a negation waiting for its verb (请勿 添加微信).
+//! in a negation waiting for its verb (请勿 添加微信). A wave dash (～), the chat's comma, is a soft
+//! break after a run of two or more Han characters whatever follows it.
 
 use std::sync::OnceLock;
 
@@ -515,8 +516,8 @@ fn special(
         if c.is_ascii_uppercase() {
             out.push(c.to_ascii_lowercase(), ci);
         } else {
-            if c.is_ascii_whitespace() {
-                soft_break(out, text, at);
+            if c.is_ascii_whitespace() || c == '~' {
+                soft_break(out, text, at, c == '~');
             }
             out.drop_char();
         }
@@ -543,8 +544,8 @@ fn special(
     }
     let c = fold_width(c);
     if is_dropped(c) {
-        if c.is_whitespace() {
-            soft_break(out, text, at);
+        if c.is_whitespace() || c == '~' || c == '〜' {
+            soft_break(out, text, at, !c.is_whitespace());
         }
         out.drop_char();
         return;
@@ -587,8 +588,9 @@ const NEGATED_VERBS: [&str; 14] = [
 ];
 
 /// Records a soft break for the whitespace at byte `at` of the original when it stands between
-/// two runs of two or more Han characters (the first whitespace of a run decides).
-fn soft_break(out: &mut Out, text: &str, at: usize) {
+/// two runs of two or more Han characters (the first whitespace of a run decides), or for a wave
+/// dash (`wave`: ~ ～ 〜, the chat's comma) after a run of two or more (不方便说价格哈～你…).
+fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     let mut before = text[..at].chars().rev();
     let (Some(b1), Some(b2)) = (before.next(), before.next()) else {
         return;
@@ -609,11 +611,15 @@ fn soft_break(out: &mut Out, text: &str, at: usize) {
     {
         return;
     }
-    let mut after = text[at..].chars().skip_while(|c| c.is_whitespace());
-    let (Some(a1), Some(a2)) = (after.next(), after.next()) else {
+    let mut after = text[at..]
+        .chars()
+        .skip_while(|&c| c.is_whitespace() || matches!(c, '~' | '～' | '〜'));
+    let (Some(a1), a2) = (after.next(), after.next()) else {
         return;
     };
-    if !is_han(a1) || !is_han(a2) {
+    // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
+    // two runs of Han characters.
+    if !wave && !(is_han(a1) && a2.is_some_and(is_han)) {
         return;
     }
     // Groups of a number written in Chinese digits (一三八 一二三四 五六七八) are one number.
@@ -725,6 +731,10 @@ mod tests {
         ] {
             assert!(normalize(s).breaks.is_empty(), "{s}");
         }
+        // A wave dash after two Han characters ends the clause whatever follows; 微～信 does not.
+        let n = normalize("不方便说价格哈～你 jia wo wx");
+        assert_eq!(n.breaks, vec!["不方便说价格哈".len()]);
+        assert!(normalize("加 微～信").breaks.is_empty());
         // An ideographic space and several spaces make one break.
         assert_eq!(normalize("您好\u{3000}请问").breaks.len(), 1);
         assert_eq!(normalize("您好   请问").breaks, vec!["你好".len()]);
