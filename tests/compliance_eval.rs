@@ -544,3 +544,32 @@ fn doctors_as_endorsers_do_not_clear_claims() {
         ],
     );
 }
+
+/// Session 6, kinds: an adverb before the verb of ordering elsewhere (走咸鱼再拍一单), payment
+/// settled through another contact (另外联系转账), a symptom that stops said with its body part
+/// (膝盖再也不疼了), limbs made agile again (腿脚都利索了).
+#[test]
+fn adverbs_before_ordering_elsewhere_and_symptoms_that_stop() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您先退款，我们走咸鱼再拍一单就行",
+            "订单先别付款，我们另外联系转账",
+            "贴了三天，膝盖就再也不疼了",
+            "老人每天喝一点，腿脚都利索了，关节也灵活了",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您在淘宝重新拍一下就可以了，链接我发您",
+            "洗了几次之后，衣服就不再起球了",
+            "这个机械臂的关节很灵活，孩子玩得很开心",
+            "如需开发票，请另外联系客服登记",
+        ],
+    );
+}
