@@ -573,3 +573,40 @@ fn adverbs_before_ordering_elsewhere_and_symptoms_that_stop() {
         ],
     );
 }
+
+/// Session 6, kinds found by a fresh batch written before checking: a title some words after its
+/// market (同级别里是天花板), eyesight said to come back, a code in the parcel leading to an account,
+/// the effect named in a refund (不白全额退), coming to the customer's home over a complaint, a 不
+/// inside a product's name (不粘锅) is no negation; years without a problem warn; the shop's own
+/// range as comparator passes for every self-comparable term.
+#[test]
+fn fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款吸尘器的吸力在同级别里是天花板",
+            "我们这个牌子在国内是头一份的品质",
+            "孩子用这个护眼贴，近视度数能往回降",
+            "亲，扫包裹里的卡片二维码关注我们，能领五元无门槛",
+            "这款面霜保证用七天就能白两个度，不白全额退",
+            "这个不粘锅绝对一辈子都不会粘，放心用",
+            "再投诉我们就上门找你聊聊",
+        ],
+    );
+    assert_eq!(
+        verdict_of(&c, "这款保温杯质量很好，用五年没问题"),
+        Verdict::Warn
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款是店里最受欢迎的颜色，库存不多了",
+            "再有问题的话，我们安排师傅上门帮您看看",
+            "这款锅的涂层是第三代不粘涂层",
+        ],
+    );
+}

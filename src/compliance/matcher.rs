@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 42] = [
+const NOT_NEGATING: [&str; 48] = [
     "要不",
     "不如",
     "不然",
@@ -266,6 +266,13 @@ const NOT_NEGATING: [&str; 42] = [
     "个别",
     "无糖",
     "无添加",
+    // Goods named by what they resist (这个不粘锅绝对一辈子都不会粘): the 不 is part of the name.
+    "不粘",
+    "不沾",
+    "不锈钢",
+    "不倒翁",
+    "不干胶",
+    "不织布",
     // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
     "信不信",
     "是不是",
