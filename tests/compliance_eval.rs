@@ -610,3 +610,34 @@ fn fresh_batch_kinds_of_session_6() {
         ],
     );
 }
+
+/// Session 6, kinds from a second fresh batch: the top of the top (顶配中的顶配), "you cannot find a
+/// better one" in more words (找不出比它更好的), a symptom cleared away (头皮屑…清干净了), a score
+/// promised (包您…上七分), the mind mocked as a question (脑子是不是有问题), the police or a lawsuit
+/// held over the customer (报警说你敲诈).
+#[test]
+fn second_fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款耳机的降噪在业内算是顶配中的顶配",
+            "这个价位找不出比它更好的扫地机了",
+            "用了这款洗发水，头皮屑一周就清干净了，再也不痒",
+            "这款课程包您三个月雅思上七分",
+            "你脑子是不是有问题？说了没货还问",
+            "你要是再闹，我们就报警说你敲诈",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "如有人冒充本店，建议您直接报警",
+            "我们已经报警处理了，请您放心",
+            "这边只能在平台内沟通哦，有问题随时留言",
+        ],
+    );
+}
