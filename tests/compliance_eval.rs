@@ -641,3 +641,29 @@ fn second_fresh_batch_kinds_of_session_6() {
         ],
     );
 }
+
+/// Session 6, kind: a quoted claim being refuted is mentioned, not made (谁说“绝对不会坏”都是不负责
+/// 任的); the normalizer drops quotation marks but keeps where they stood. A quoted claim that is
+/// not refuted, and the same claim outside the quotes, still block.
+#[test]
+fn refuted_quotes_are_mentions() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "别信那些说“全网最低”的广告，我们店里价格实在",
+            "所谓“加微信返现”都是骗人的",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "我们才是“全网最低价”",
+            "我们家的口号是“绝对不会坏”，放心买",
+            "谁说我们不是全网最低？我们就是“全网最低”",
+        ],
+    );
+}

@@ -376,6 +376,9 @@ impl Matcher {
             hits.sort_unstable_by_key(key);
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
+        if !n.quotes.is_empty() {
+            hits.retain(|h| !refuted_quote(text, &n.quotes, h));
+        }
         let plain = rules.iter().all(|r| {
             !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
         });
@@ -620,6 +623,51 @@ fn in_clause(
     words.iter().any(|w| clause.contains(w.as_str()))
 }
 
+/// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
+const REFUTERS: [&str; 16] = [
+    "谁说",
+    "所谓",
+    "不负责任",
+    "骗人",
+    "虚假宣传",
+    "不可信",
+    "不要信",
+    "别信",
+    "不要相信",
+    "别相信",
+    "都是假的",
+    "是假的",
+    "夸大",
+    "忽悠",
+    "不靠谱",
+    "不实",
+];
+
+/// Whether the hit lies inside a quoted stretch (`quotes`, see [`Normalized::quotes`]) and its
+/// sentence, outside the quote, refutes it: a claim reported in order to deny it.
+fn refuted_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
+    let i = quotes.partition_point(|&(_, e)| e < h.end);
+    let Some(&(qs, qe)) = quotes.get(i) else {
+        return false;
+    };
+    if !(qs <= h.start && h.end <= qe) {
+        return false;
+    }
+    let start = text[..qs]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[qe..]
+        .char_indices()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(text.len(), |(i, _)| qe + i);
+    let (before, after) = (&text[start..qs], &text[qe..end]);
+    REFUTERS
+        .iter()
+        .any(|w| before.contains(w) || after.contains(w))
+}
+
 /// The last of the sorted `breaks` at or before `at`.
 fn last_at_or_before(breaks: &[usize], at: usize) -> Option<usize> {
     let i = breaks.partition_point(|&x| x <= at);
@@ -685,6 +733,29 @@ mod tests {
         let warn = vec!["诈骗".to_string()];
         assert!(in_clause(t, &[], &h, &warn, true));
         assert!(!in_clause(t, &[], &h, &warn, false));
+    }
+
+    #[test]
+    fn a_refuted_quote_is_mentioned_not_made() {
+        let n = crate::compliance::normalize::normalize("谁说“绝对不会坏”都是不负责任的");
+        let t = n.text.as_str();
+        let at = t.find("绝对").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "绝对不会坏".len(),
+            regex: true,
+        };
+        assert!(refuted_quote(t, &n.quotes, &h));
+        let n = crate::compliance::normalize::normalize("我们的口号是“绝对不会坏”");
+        let t = n.text.as_str();
+        let at = t.find("绝对").unwrap();
+        let h = Hit {
+            start: at,
+            end: at + "绝对不会坏".len(),
+            ..h
+        };
+        assert!(!refuted_quote(t, &n.quotes, &h), "quoted but not refuted");
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Normalized {
     /// Soft clause breaks: byte offsets of `text` where whitespace stood between two runs of
     /// two or more Han characters (see the module documentation). Sorted, no duplicates.
     pub breaks: Vec<usize>,
+    /// Quoted stretches: byte ranges of `text` between a pair of quotation marks (“…”, 「…」,
+    /// 『…』, "…"), which normalization drops. In order, not overlapping.
+    pub quotes: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +206,9 @@ struct Out {
     /// Whether the last anchor still describes the output: nothing dropped or expanded since.
     synced: bool,
     breaks: Vec<usize>,
+    quotes: Vec<(usize, usize)>,
+    /// Where the quotation now open began, if one is.
+    quote_open: Option<usize>,
 }
 
 impl Out {
@@ -437,6 +443,8 @@ pub fn normalize(text: &str) -> Normalized {
         anchors: Vec::with_capacity(16),
         synced: false,
         breaks: Vec::new(),
+        quotes: Vec::new(),
+        quote_open: None,
     };
     let class = class_table();
     let t2s = t2s_table();
@@ -495,6 +503,7 @@ pub fn normalize(text: &str) -> Normalized {
         anchors: out.anchors,
         orig_len: ci,
         breaks: out.breaks,
+        quotes: out.quotes,
     }
 }
 
@@ -518,6 +527,8 @@ fn special(
         } else {
             if c.is_ascii_whitespace() || c == '~' {
                 soft_break(out, text, at, c == '~');
+            } else if c == '"' {
+                quote_mark(out, c);
             }
             out.drop_char();
         }
@@ -546,6 +557,8 @@ fn special(
     if is_dropped(c) {
         if c.is_whitespace() || c == '~' || c == '〜' {
             soft_break(out, text, at, !c.is_whitespace());
+        } else {
+            quote_mark(out, c);
         }
         out.drop_char();
         return;
@@ -561,6 +574,28 @@ fn special(
         }
     } else {
         out.push(c, ci);
+    }
+}
+
+/// Longest quoted stretch recorded, in bytes of normalized text (about 40 Chinese characters):
+/// an opening mark whose closing one never comes must not swallow the rest of a long text.
+const QUOTE_MAX_BYTES: usize = 120;
+
+/// Opens or closes a quoted stretch at the current end of the output for quotation mark `c`.
+fn quote_mark(out: &mut Out, c: char) {
+    let at = out.text.len();
+    let closes = match c {
+        '“' | '「' | '『' => false,
+        '”' | '」' | '』' => true,
+        '"' => out.quote_open.is_some(),
+        _ => return,
+    };
+    if !closes {
+        out.quote_open = Some(at);
+    } else if let Some(open) = out.quote_open.take() {
+        if open < at && at - open <= QUOTE_MAX_BYTES {
+            out.quotes.push((open, at));
+        }
     }
 }
 
@@ -738,6 +773,15 @@ mod tests {
         // An ideographic space and several spaces make one break.
         assert_eq!(normalize("您好\u{3000}请问").breaks.len(), 1);
         assert_eq!(normalize("您好   请问").breaks, vec!["你好".len()]);
+    }
+
+    #[test]
+    fn quoted_stretches_are_recorded() {
+        let n = normalize("谁说“绝对不会坏”都是不负责任的，「最佳」和\"第一\"也一样");
+        let q: Vec<&str> = n.quotes.iter().map(|&(a, b)| &n.text[a..b]).collect();
+        assert_eq!(q, vec!["绝对不会坏", "最佳", "第一"]);
+        assert!(normalize("只有“开头").quotes.is_empty());
+        assert!(normalize("”倒过来“").quotes.is_empty());
     }
 
     #[test]
