@@ -654,7 +654,8 @@ fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     };
     // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
     // two runs of Han characters.
-    if !wave && !(is_han(a1) && a2.is_some_and(is_han)) {
+    let han_run = is_han(a1) && a2.is_some_and(is_han);
+    if !(wave || han_run) {
         return;
     }
     // Groups of a number written in Chinese digits (一三八 一二三四 五六七八) are one number.
