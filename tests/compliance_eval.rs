@@ -674,3 +674,39 @@ fn refuted_quotes_are_mentions() {
         ],
     );
 }
+
+/// Session 6, kinds from a third fresh batch: an ailment made well or put back (把宫寒调理好,
+/// 腰间盘突出复位), gone at once after a use (立马就好), a body event or bone that stops hurting
+/// (来月经再也不疼, 骨头不会再疏松), the shop's factory as a place to buy, a private link and "not
+/// through this shop", the last digits asked for next to a full item, daring the customer to
+/// complain; 微信 as a phone feature (微信双开) and goods named with 头 or 脚 pass.
+#[test]
+fn third_fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这个艾灸贴能把宫寒调理好，来月经再也不疼",
+            "孩子积食了吃两袋这个山楂条立马就好",
+            "我们的护腰带可以让腰间盘突出复位",
+            "老年人吃这个钙片骨头就不会再疏松了",
+            "亲，下次直接来我们工厂拿货，价格好商量",
+            "可以给您开个私人链接，不走这个店铺",
+            "为了登记保修，请告诉我您的身份证后六位和家庭地址",
+            "有本事你去投诉啊，看平台理不理你",
+        ],
+    );
+    assert_eq!(verdict_of(&c, "这个问题我已经回答过你三次了"), Verdict::Warn);
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款手机支持微信双开功能",
+            "花洒喷头就不会再堵了",
+            "欢迎来我们工厂参观",
+            "您那边偏远，快递不走这边的路线",
+        ],
+    );
+}
