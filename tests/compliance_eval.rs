@@ -698,7 +698,10 @@ fn third_fresh_batch_kinds_of_session_6() {
             "有本事你去投诉啊，看平台理不理你",
         ],
     );
-    assert_eq!(verdict_of(&c, "这个问题我已经回答过你三次了"), Verdict::Warn);
+    assert_eq!(
+        verdict_of(&c, "这个问题我已经回答过你三次了"),
+        Verdict::Warn
+    );
     expect_all(
         &c,
         Verdict::Pass,
