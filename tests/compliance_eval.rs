@@ -67,6 +67,13 @@ fn round4_dev_set_meets_the_targets() {
     assert_targets("round4-dev.jsonl");
 }
 
+/// The cases written in session 6 for its kinds, before each fix, and two fresh batches written
+/// before checking them (tuned on).
+#[test]
+fn round6_dev_set_meets_the_targets() {
+    assert_targets("round6-dev.jsonl");
+}
+
 /// Asserts that every text gets `want`, naming the first that does not.
 fn expect_all(c: &Compliance, want: kefu::compliance::Verdict, texts: &[&str]) {
     for text in texts {
@@ -341,6 +348,368 @@ fn negated_requests_and_impostor_warnings_pass() {
             "麻烦把身份证号发给我",
             "身份证号码不用发，银行卡号发给我",
             "加我微信聊，那个不是我们的官方号",
+        ],
+    );
+}
+
+/// Session 6, kind: spaces used as clause breaks in chat. Whitespace between two runs of two or
+/// more Han characters ends the clause for negation and `unless` words (the 不 of 不方便 does not
+/// reach the next "clause"), while spaced evasions still match as one word and a negation left
+/// open before the space (请勿 添加微信, 不支持 线下交易) still reaches its verb. A wave dash (～),
+/// the chat's comma, ends a clause after two Han characters whatever follows.
+#[test]
+fn spaces_between_han_runs_break_clauses() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "平台上不方便 我私聊发你链接",
+            "这个没办法 您加我微信说",
+            "本店不做虚假宣传 好评晒图返现10元",
+            "加 我 微 信",
+            "w e i x i n 联系我",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "请勿 添加微信",
+            "我们不支持 线下交易",
+            "不要 私下交易哦 有问题平台上说",
+        ],
+    );
+}
+
+/// Session 6, kind: durability and safety said with an absolute marker beyond the written-out
+/// failure words (a `failure` class: 进水, 起皮 …), with the person spared in between (绝对不会让
+/// 孩子过敏), or as "never needs replacing"; a hyperbolic count without a marker warns.
+#[test]
+fn absolute_durability_and_safety_beyond_the_listed_failures() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这块手表保证一辈子不进水",
+            "这款米粉绝对不会让孩子过敏拉肚子",
+            "这把锁质量好，终身都不用换",
+            "这双鞋永远都不会起皮",
+        ],
+    );
+    assert_eq!(verdict_of(&c, "这个壳子摔一千次都不会碎"), Verdict::Warn);
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "净水器的滤芯建议半年换一次，到期会提醒您",
+            "不能保证一辈子不进水，潜水前请检查表冠",
+        ],
+    );
+}
+
+/// Session 6, kinds: a threat that lists several pieces of the customer's data before putting
+/// them online (你的照片和电话挂到网上); another person's address told through a pronoun (有位买家…，
+/// 她家在…区…); the customer's own data handed to a third party (我把您的电话和地址发给他了).
+/// Sending a screenshot here, a city alone, a warehouse and the carrier pass.
+#[test]
+fn data_exposure_threats_and_disclosure_to_third_parties() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "再敢投诉，我们就把你的订单截图和电话发网上",
+            "你要是乱说，我把你的照片、住址都公开出去",
+            "前面那位买家也定了这款，她家住在杭州市西湖区文三路88号",
+            "我已经把您的手机号和地址给了隔壁店的老板，他会联系您",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "麻烦把您的订单截图发到这里",
+            "我们不会把您的地址和电话发给任何人，请放心",
+            "她家在外地，所以那单发货慢了一点",
+            "他家在大兴区的仓库发货",
+            "我把您的地址发给他了，快递小哥会尽快送到",
+        ],
+    );
+}
+
+/// Session 6, kinds of diversion: any 微-homophone before any 信-homophone (威芯, 薇鑫), 加我 in
+/// pinyin before a channel (jia wo wx), 某 before a platform nickname (某红书), the shop's store on
+/// another platform offered for a visit, and "order over there" later in the sentence.
+#[test]
+fn homophones_pinyin_and_visits_to_another_platform() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "进我们的薇鑫群可以领专属券哦",
+            "有问题加唯芯聊更快",
+            "可以jiawo wx详细聊哈",
+            "去某红书看看我们的主页吧，上新都在那",
+            "您可以去我们的抖音小店逛逛，那边款式更多",
+            "小红书上搜我们的店名就能找到，很多买家秀，在那边直接拍也可以",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款手机用的是自研微芯片，发热很小",
+            "包裹里放了一份微心意小礼品，请查收",
+            "jiayou，考试顺利哦亲",
+            "您在京东那边下的单，需要联系京东客服处理哦",
+        ],
+    );
+}
+
+/// Session 6, kinds of false positives: 最佳 before a parameter of use is a usage tip (最佳观看距离,
+/// 最佳水温), and a warning that a message naming a channel was not sent by the shop (…的短信不是
+/// 我们发的) clears it; a contact handed out in the next clause still blocks.
+#[test]
+fn usage_parameters_and_disowned_messages_pass() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款蓝牙音箱的最佳摆放高度是离地一米左右",
+            "投影仪的最佳观看距离大概是三米",
+            "那条让您加QQ领补贴的短信不是我们发的，请直接删除",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "短信不是我们发的，您加我QQ我给您处理",
+            "我们的面霜是最佳选择",
+            "这款面膜效果最佳",
+        ],
+    );
+}
+
+/// Session 6, kinds of absolute terms: rank idioms of the 数一数二 family (万里挑一), 最 before a
+/// grade word (最高档), history as the comparator (史上最安全), and the lowest price over a period
+/// (今年最低); the weather and the shop's own range pass.
+#[test]
+fn rank_idioms_grades_history_and_period_lows() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这块面料是万里挑一的好料子",
+            "鞋面用的是最高档的头层牛皮",
+            "这是史上最轻薄的一代羽绒服",
+            "这个价已经是今年最低的了，错过不再有",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "今年最低气温可能到零下五度，羽绒服建议选加厚款",
+            "这是本店今年最低的价格了",
+        ],
+    );
+}
+
+/// Session 6, kind: a doctor named as an endorser (很多医生都推荐) is no referral; the medical rules
+/// are cleared by the forms of advice only (咨询医生, 医生指导, 去医院看).
+#[test]
+fn doctors_as_endorsers_do_not_clear_claims() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这个护膝能缓解关节炎，很多骨科医生都推荐",
+            "这款面霜能改善湿疹，很多皮肤科医生都在用",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "有湿疹的宝宝请在医生指导下使用本品",
+            "宝宝湿疹严重的话，建议去医院看一下皮肤科",
+            "膝盖不舒服的话请先咨询医生，护膝只起保暖作用",
+        ],
+    );
+}
+
+/// Session 6, kinds: an adverb before the verb of ordering elsewhere (走咸鱼再拍一单), payment
+/// settled through another contact (另外联系转账), a symptom that stops said with its body part
+/// (膝盖再也不疼了), limbs made agile again (腿脚都利索了).
+#[test]
+fn adverbs_before_ordering_elsewhere_and_symptoms_that_stop() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您先退款，我们走咸鱼再拍一单就行",
+            "订单先别付款，我们另外联系转账",
+            "贴了三天，膝盖就再也不疼了",
+            "老人每天喝一点，腿脚都利索了，关节也灵活了",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您在淘宝重新拍一下就可以了，链接我发您",
+            "洗了几次之后，衣服就不再起球了",
+            "这个机械臂的关节很灵活，孩子玩得很开心",
+            "如需开发票，请另外联系客服登记",
+        ],
+    );
+}
+
+/// Session 6, kinds found by a fresh batch written before checking: a title some words after its
+/// market (同级别里是天花板), eyesight said to come back, a code in the parcel leading to an account,
+/// the effect named in a refund (不白全额退), coming to the customer's home over a complaint, a 不
+/// inside a product's name (不粘锅) is no negation; years without a problem warn; the shop's own
+/// range as comparator passes for every self-comparable term.
+#[test]
+fn fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款吸尘器的吸力在同级别里是天花板",
+            "我们这个牌子在国内是头一份的品质",
+            "孩子用这个护眼贴，近视度数能往回降",
+            "亲，扫包裹里的卡片二维码关注我们，能领五元无门槛",
+            "这款面霜保证用七天就能白两个度，不白全额退",
+            "这个不粘锅绝对一辈子都不会粘，放心用",
+            "再投诉我们就上门找你聊聊",
+        ],
+    );
+    assert_eq!(
+        verdict_of(&c, "这款保温杯质量很好，用五年没问题"),
+        Verdict::Warn
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款是店里最受欢迎的颜色，库存不多了",
+            "再有问题的话，我们安排师傅上门帮您看看",
+            "这款锅的涂层是第三代不粘涂层",
+        ],
+    );
+}
+
+/// Session 6, kinds from a second fresh batch: the top of the top (顶配中的顶配), "you cannot find a
+/// better one" in more words (找不出比它更好的), a symptom cleared away (头皮屑…清干净了), a score
+/// promised (包您…上七分), the mind mocked as a question (脑子是不是有问题), the police or a lawsuit
+/// held over the customer (报警说你敲诈).
+#[test]
+fn second_fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款耳机的降噪在业内算是顶配中的顶配",
+            "这个价位找不出比它更好的扫地机了",
+            "用了这款洗发水，头皮屑一周就清干净了，再也不痒",
+            "这款课程包您三个月雅思上七分",
+            "你脑子是不是有问题？说了没货还问",
+            "你要是再闹，我们就报警说你敲诈",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "如有人冒充本店，建议您直接报警",
+            "我们已经报警处理了，请您放心",
+            "这边只能在平台内沟通哦，有问题随时留言",
+        ],
+    );
+}
+
+/// Session 6, kind: a quoted claim being refuted is mentioned, not made (谁说“绝对不会坏”都是不负责
+/// 任的); the normalizer drops quotation marks but keeps where they stood. A quoted claim that is
+/// not refuted, and the same claim outside the quotes, still block.
+#[test]
+fn refuted_quotes_are_mentions() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "别信那些说“全网最低”的广告，我们店里价格实在",
+            "所谓“加微信返现”都是骗人的",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "我们才是“全网最低价”",
+            "我们家的口号是“绝对不会坏”，放心买",
+            "谁说我们不是全网最低？我们就是“全网最低”",
+        ],
+    );
+}
+
+/// Session 6, kinds from a third fresh batch: an ailment made well or put back (把宫寒调理好,
+/// 腰间盘突出复位), gone at once after a use (立马就好), a body event or bone that stops hurting
+/// (来月经再也不疼, 骨头不会再疏松), the shop's factory as a place to buy, a private link and "not
+/// through this shop", the last digits asked for next to a full item, daring the customer to
+/// complain; 微信 as a phone feature (微信双开) and goods named with 头 or 脚 pass.
+#[test]
+fn third_fresh_batch_kinds_of_session_6() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这个艾灸贴能把宫寒调理好，来月经再也不疼",
+            "孩子积食了吃两袋这个山楂条立马就好",
+            "我们的护腰带可以让腰间盘突出复位",
+            "老年人吃这个钙片骨头就不会再疏松了",
+            "亲，下次直接来我们工厂拿货，价格好商量",
+            "可以给您开个私人链接，不走这个店铺",
+            "为了登记保修，请告诉我您的身份证后六位和家庭地址",
+            "有本事你去投诉啊，看平台理不理你",
+        ],
+    );
+    assert_eq!(
+        verdict_of(&c, "这个问题我已经回答过你三次了"),
+        Verdict::Warn
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款手机支持微信双开功能",
+            "花洒喷头就不会再堵了",
+            "欢迎来我们工厂参观",
+            "您那边偏远，快递不走这边的路线",
         ],
     );
 }

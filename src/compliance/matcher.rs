@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 42] = [
+const NOT_NEGATING: [&str; 48] = [
     "要不",
     "不如",
     "不然",
@@ -266,6 +266,13 @@ const NOT_NEGATING: [&str; 42] = [
     "个别",
     "无糖",
     "无添加",
+    // Goods named by what they resist (这个不粘锅绝对一辈子都不会粘): the 不 is part of the name.
+    "不粘",
+    "不沾",
+    "不锈钢",
+    "不倒翁",
+    "不干胶",
+    "不织布",
     // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
     "信不信",
     "是不是",
@@ -369,19 +376,24 @@ impl Matcher {
             hits.sort_unstable_by_key(key);
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
+        if !n.quotes.is_empty() {
+            hits.retain(|h| !refuted_quote(text, &n.quotes, h));
+        }
         let plain = rules.iter().all(|r| {
             !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
         });
         if allows.is_empty() && plain {
             return hits;
         }
+        let breaks = n.breaks.as_slice();
         hits.retain(|h| {
             let rule = &rules[h.rule];
             let allowed = covered(&allows, h);
-            let negation = rule.negation && negated(text, h.start);
+            let negation = rule.negation && negated(text, breaks, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
-            let unless = (!rule.unless.is_empty() && in_clause(text, h, &rule.unless, false))
-                || (!rule.warning.is_empty() && in_clause(text, h, &rule.warning, true));
+            let unless = (!rule.unless.is_empty()
+                && in_clause(text, breaks, h, &rule.unless, false))
+                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -550,8 +562,17 @@ fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &
     &text[at..end]
 }
 
-fn negated(text: &str, at: usize) -> bool {
+/// Whether a negation stands up to `NEGATION_WINDOW` characters before byte `at`, in the same
+/// clause: neither clause punctuation nor a soft break (`breaks`, see
+/// [`Normalized::breaks`]) lies between it and the hit.
+fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
     let mut before = text_before(text, at, NEGATION_WINDOW, is_clause_end);
+    if let Some(b) = last_at_or_before(breaks, at) {
+        let from = at - before.len();
+        if b > from {
+            before = &text[b..at];
+        }
+    }
     // A negation before 就 belongs to the condition (再不付款我就把你拉黑), and 不就是…吗 affirms:
     // only what follows the last 就 can negate the hit.
     if let Some(i) = before.rfind('就') {
@@ -567,23 +588,90 @@ fn negated(text: &str, at: usize) -> bool {
 /// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
 /// rest of its sentence). Not the clause before: an exemption there (我们不做虚假宣传，好评晒图返现10元)
 /// must not clear a violation beside it.
-fn in_clause(text: &str, h: &Hit, words: &[String], to_sentence_end: bool) -> bool {
+/// A soft break ends a clause too (the hit's clause starts after the last one before the hit,
+/// and without `to_sentence_end` ends at the first one after it).
+fn in_clause(
+    text: &str,
+    breaks: &[usize],
+    h: &Hit,
+    words: &[String],
+    to_sentence_end: bool,
+) -> bool {
     let stop = if to_sentence_end {
         is_sentence_end
     } else {
         is_clause_end
     };
-    let start = text[..h.start]
+    let mut start = text[..h.start]
         .char_indices()
         .rev()
         .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = text[h.end..]
+    if let Some(b) = last_at_or_before(breaks, h.start) {
+        start = start.max(b);
+    }
+    let mut end = text[h.end..]
         .char_indices()
         .find(|&(_, c)| stop(c))
         .map_or(text.len(), |(i, _)| h.end + i);
+    if !to_sentence_end {
+        if let Some(&b) = breaks.get(breaks.partition_point(|&x| x < h.end)) {
+            end = end.min(b);
+        }
+    }
     let clause = &text[start..end];
     words.iter().any(|w| clause.contains(w.as_str()))
+}
+
+/// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
+const REFUTERS: [&str; 16] = [
+    "谁说",
+    "所谓",
+    "不负责任",
+    "骗人",
+    "虚假宣传",
+    "不可信",
+    "不要信",
+    "别信",
+    "不要相信",
+    "别相信",
+    "都是假的",
+    "是假的",
+    "夸大",
+    "忽悠",
+    "不靠谱",
+    "不实",
+];
+
+/// Whether the hit lies inside a quoted stretch (`quotes`, see [`Normalized::quotes`]) and its
+/// sentence, outside the quote, refutes it: a claim reported in order to deny it.
+fn refuted_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
+    let i = quotes.partition_point(|&(_, e)| e < h.end);
+    let Some(&(qs, qe)) = quotes.get(i) else {
+        return false;
+    };
+    if !(qs <= h.start && h.end <= qe) {
+        return false;
+    }
+    let start = text[..qs]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[qe..]
+        .char_indices()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(text.len(), |(i, _)| qe + i);
+    let (before, after) = (&text[start..qs], &text[qe..end]);
+    REFUTERS
+        .iter()
+        .any(|w| before.contains(w) || after.contains(w))
+}
+
+/// The last of the sorted `breaks` at or before `at`.
+fn last_at_or_before(breaks: &[usize], at: usize) -> Option<usize> {
+    let i = breaks.partition_point(|&x| x <= at);
+    i.checked_sub(1).map(|i| breaks[i])
 }
 
 pub fn is_sentence_end(c: char) -> bool {
@@ -611,15 +699,15 @@ mod tests {
         let start = t.find(',').unwrap();
         let (s, e) = trim_clause_ends(t, start, t.len());
         assert_eq!(&t[s..e], "保过");
-        assert!(!negated(t, s));
+        assert!(!negated(t, &[], s));
     }
 
     #[test]
     fn a_negation_before_jiu_belongs_to_the_condition() {
         let t = "今天再不付款我就把你拉黑";
-        assert!(!negated(t, t.find("把你").unwrap()));
+        assert!(!negated(t, &[], t.find("把你").unwrap()));
         let t = "我们不会把你拉黑";
-        assert!(negated(t, t.find("把你").unwrap()));
+        assert!(negated(t, &[], t.find("把你").unwrap()));
     }
 
     #[test]
@@ -633,7 +721,7 @@ mod tests {
             end: t.len(),
             regex: true,
         };
-        assert!(!in_clause(t, &h, &words, false));
+        assert!(!in_clause(t, &[], &h, &words, false));
         let t = "让你加微信领补偿,请提高警惕,这可能是诈骗。";
         let at = t.find("加微信").unwrap();
         let h = Hit {
@@ -643,7 +731,61 @@ mod tests {
             regex: false,
         };
         let warn = vec!["诈骗".to_string()];
-        assert!(in_clause(t, &h, &warn, true));
-        assert!(!in_clause(t, &h, &warn, false));
+        assert!(in_clause(t, &[], &h, &warn, true));
+        assert!(!in_clause(t, &[], &h, &warn, false));
+    }
+
+    #[test]
+    fn a_refuted_quote_is_mentioned_not_made() {
+        let n = crate::compliance::normalize::normalize("谁说“绝对不会坏”都是不负责任的");
+        let t = n.text.as_str();
+        let at = t.find("绝对").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "绝对不会坏".len(),
+            regex: true,
+        };
+        assert!(refuted_quote(t, &n.quotes, &h));
+        let n = crate::compliance::normalize::normalize("我们的口号是“绝对不会坏”");
+        let t = n.text.as_str();
+        let at = t.find("绝对").unwrap();
+        let h = Hit {
+            start: at,
+            end: at + "绝对不会坏".len(),
+            ..h
+        };
+        assert!(!refuted_quote(t, &n.quotes, &h), "quoted but not refuted");
+    }
+
+    #[test]
+    fn a_soft_break_ends_the_negation_window_and_the_unless_clause() {
+        let n = crate::compliance::normalize::normalize("平台上不好说 我私聊发你链接");
+        let t = n.text.as_str();
+        let at = t.find("私聊").unwrap();
+        assert!(negated(t, &[], at), "without the break the 不 reaches");
+        assert!(!negated(t, &n.breaks, at));
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "私聊".len(),
+            regex: false,
+        };
+        let words = vec!["平台".to_string()];
+        assert!(in_clause(t, &[], &h, &words, false));
+        assert!(!in_clause(t, &n.breaks, &h, &words, false));
+        // Words after the break: not in the clause, but a warning reaches to the sentence end.
+        let n = crate::compliance::normalize::normalize("加我微信 小心诈骗");
+        let t = n.text.as_str();
+        let at = t.find("微信").unwrap();
+        let h = Hit {
+            rule: 0,
+            start: at,
+            end: at + "微信".len(),
+            regex: false,
+        };
+        let warn = vec!["诈骗".to_string()];
+        assert!(!in_clause(t, &n.breaks, &h, &warn, false));
+        assert!(in_clause(t, &n.breaks, &h, &warn, true));
     }
 }

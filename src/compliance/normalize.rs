@@ -4,6 +4,14 @@
 //! "joiner" punctuation that evasions put between characters (微 信, 微-信, w.e.i.x.i.n); turns
 //! runs of Chinese or circled digits that look like a contact number into ASCII digits. Sentence
 //! punctuation (，。！？；：、) is kept so that terms never match across clauses. 您 reads as 你.
+//!
+//! Chat often uses a space where writing would put a comma (亲 您这个情况比较特殊 平台上不好说 我私聊…).
+//! Whitespace between two runs of two or more Han characters is dropped like any other, so terms
+//! and frames still match across it, but its place is kept as a *soft break*
+//! ([`Normalized::breaks`]): negation and `unless` words do not reach across it. A single Han
+//! character on either side (微 信, 加 我 v 信) makes no break, and neither does a run that ends
+//! in a negation waiting for its verb (请勿 添加微信). A wave dash (～), the chat's comma, is a soft
+//! break after a run of two or more Han characters whatever follows it.
 
 use std::sync::OnceLock;
 
@@ -20,6 +28,12 @@ pub struct Normalized {
     anchors: Vec<Anchor>,
     /// Number of characters of the original.
     orig_len: usize,
+    /// Soft clause breaks: byte offsets of `text` where whitespace stood between two runs of
+    /// two or more Han characters (see the module documentation). Sorted, no duplicates.
+    pub breaks: Vec<usize>,
+    /// Quoted stretches: byte ranges of `text` between a pair of quotation marks (“…”, 「…」,
+    /// 『…』, "…"), which normalization drops. In order, not overlapping.
+    pub quotes: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +205,10 @@ struct Out {
     anchors: Vec<Anchor>,
     /// Whether the last anchor still describes the output: nothing dropped or expanded since.
     synced: bool,
+    breaks: Vec<usize>,
+    quotes: Vec<(usize, usize)>,
+    /// Where the quotation now open began, if one is.
+    quote_open: Option<usize>,
 }
 
 impl Out {
@@ -424,6 +442,9 @@ pub fn normalize(text: &str) -> Normalized {
         text: String::with_capacity(text.len()),
         anchors: Vec::with_capacity(16),
         synced: false,
+        breaks: Vec::new(),
+        quotes: Vec::new(),
+        quote_open: None,
     };
     let class = class_table();
     let t2s = t2s_table();
@@ -481,6 +502,8 @@ pub fn normalize(text: &str) -> Normalized {
         text: out.text,
         anchors: out.anchors,
         orig_len: ci,
+        breaks: out.breaks,
+        quotes: out.quotes,
     }
 }
 
@@ -502,6 +525,11 @@ fn special(
         if c.is_ascii_uppercase() {
             out.push(c.to_ascii_lowercase(), ci);
         } else {
+            if c.is_ascii_whitespace() || c == '~' {
+                soft_break(out, text, at, c == '~');
+            } else if c == '"' {
+                quote_mark(out, c);
+            }
             out.drop_char();
         }
         return;
@@ -527,6 +555,11 @@ fn special(
     }
     let c = fold_width(c);
     if is_dropped(c) {
+        if c.is_whitespace() || c == '~' || c == '〜' {
+            soft_break(out, text, at, !c.is_whitespace());
+        } else {
+            quote_mark(out, c);
+        }
         out.drop_char();
         return;
     }
@@ -541,6 +574,97 @@ fn special(
         }
     } else {
         out.push(c, ci);
+    }
+}
+
+/// Longest quoted stretch recorded, in bytes of normalized text (about 40 Chinese characters):
+/// an opening mark whose closing one never comes must not swallow the rest of a long text.
+const QUOTE_MAX_BYTES: usize = 120;
+
+/// Opens or closes a quoted stretch at the current end of the output for quotation mark `c`.
+fn quote_mark(out: &mut Out, c: char) {
+    let at = out.text.len();
+    let closes = match c {
+        '“' | '「' | '『' => false,
+        '”' | '」' | '』' => true,
+        '"' => out.quote_open.is_some(),
+        _ => return,
+    };
+    if !closes {
+        out.quote_open = Some(at);
+    } else if let Some(open) = out.quote_open.take() {
+        if open < at && at - open <= QUOTE_MAX_BYTES {
+            out.quotes.push((open, at));
+        }
+    }
+}
+
+/// A Han character (CJK unified ideographs and their extensions, compatibility ideographs).
+pub fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{20000}'..='\u{3134F}')
+}
+
+/// Negators that stay open at the end of a run: the verb or object they negate follows the
+/// space (请勿 添加微信, 不要 私下交易, 我们不支持 线下交易), so the space is no clause break.
+const OPEN_NEGATORS: [char; 9] = ['不', '没', '无', '非', '别', '勿', '未', '莫', '止'];
+/// Auxiliaries a negator may carry before its verb (不要, 不用, 无需, 不能, 禁止).
+const NEGATOR_AUX: [char; 14] = [
+    '要', '用', '必', '需', '能', '会', '可', '得', '准', '许', '有', '应', '该', '再',
+];
+/// Verbs of permitting or offering whose object a negation before them reaches (不支持 线下交易):
+/// a run ending in a negator and one of these waits for its object too.
+const NEGATED_VERBS: [&str; 14] = [
+    "支持", "接受", "提供", "允许", "建议", "推荐", "同意", "需要", "可以", "能够", "鼓励", "参与",
+    "添加", "透露",
+];
+
+/// Records a soft break for the whitespace at byte `at` of the original when it stands between
+/// two runs of two or more Han characters (the first whitespace of a run decides), or for a wave
+/// dash (`wave`: ~ ～ 〜, the chat's comma) after a run of two or more (不方便说价格哈～你…).
+fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
+    let mut before = text[..at].chars().rev();
+    let (Some(b1), Some(b2)) = (before.next(), before.next()) else {
+        return;
+    };
+    if !is_han(b1) || !is_han(b2) {
+        return;
+    }
+    let mut open_verb = || {
+        before.next().is_some_and(|b3| OPEN_NEGATORS.contains(&b3))
+            && NEGATED_VERBS.iter().any(|v| {
+                let mut v = v.chars();
+                v.next() == Some(b2) && v.next() == Some(b1)
+            })
+    };
+    if OPEN_NEGATORS.contains(&b1)
+        || (NEGATOR_AUX.contains(&b1) && OPEN_NEGATORS.contains(&b2))
+        || open_verb()
+    {
+        return;
+    }
+    let mut after = text[at..]
+        .chars()
+        .skip_while(|&c| c.is_whitespace() || matches!(c, '~' | '～' | '〜'));
+    let (Some(a1), a2) = (after.next(), after.next()) else {
+        return;
+    };
+    // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
+    // two runs of Han characters.
+    let han_run = is_han(a1) && a2.is_some_and(is_han);
+    if !(wave || han_run) {
+        return;
+    }
+    // Groups of a number written in Chinese digits (一三八 一二三四 五六七八) are one number.
+    if digit_value(b1).is_some() && digit_value(a1).is_some() {
+        return;
+    }
+    let b = out.text.len();
+    if out.breaks.last() != Some(&b) {
+        out.breaks.push(b);
     }
 }
 
@@ -621,6 +745,44 @@ mod tests {
         assert_eq!(norm("①③⑧①②③④⑤⑥⑦⑧"), "13812345678");
         assert_eq!(norm("一个月"), "一个月");
         assert_eq!(norm("最好，在"), "最好,在");
+    }
+
+    #[test]
+    fn whitespace_between_han_runs_is_a_soft_break() {
+        let n = normalize("亲 您这个情况比较特殊 平台上不好说 我私聊给您发个链接");
+        assert_eq!(n.text, "亲你这个情况比较特殊平台上不好说我私聊给你发个链接");
+        let at = |w: &str| n.text.find(w).unwrap();
+        assert_eq!(n.breaks, vec![at("平台"), at("我私聊")]);
+        // Evasions and numbers keep their characters together and make no break.
+        for s in [
+            "微 信",
+            "加 我 v 信",
+            "w e i x i n",
+            "加我 v 信",
+            "一三八 一二三四 五六七八",
+            "请勿 添加微信",
+            "我们不要 私下交易",
+            "我们不支持 线下交易",
+            "好的 ok 明白",
+        ] {
+            assert!(normalize(s).breaks.is_empty(), "{s}");
+        }
+        // A wave dash after two Han characters ends the clause whatever follows; 微～信 does not.
+        let n = normalize("不方便说价格哈～你 jia wo wx");
+        assert_eq!(n.breaks, vec!["不方便说价格哈".len()]);
+        assert!(normalize("加 微～信").breaks.is_empty());
+        // An ideographic space and several spaces make one break.
+        assert_eq!(normalize("您好\u{3000}请问").breaks.len(), 1);
+        assert_eq!(normalize("您好   请问").breaks, vec!["你好".len()]);
+    }
+
+    #[test]
+    fn quoted_stretches_are_recorded() {
+        let n = normalize("谁说“绝对不会坏”都是不负责任的，「最佳」和\"第一\"也一样");
+        let q: Vec<&str> = n.quotes.iter().map(|&(a, b)| &n.text[a..b]).collect();
+        assert_eq!(q, vec!["绝对不会坏", "最佳", "第一"]);
+        assert!(normalize("只有“开头").quotes.is_empty());
+        assert!(normalize("”倒过来“").quotes.is_empty());
     }
 
     #[test]
