@@ -14,9 +14,9 @@
 //! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover (time and filler words such as 今天, 怎么弄 left out), a FAQ row also by the share its question holds (it answers the
-//! question it states), and by whether they hold the kind of answer asked for (a time for 多久,
-//! an amount for 多少). `no_answer` when none of the first few hits both covers enough
+//! share of concepts they cover (time and filler words such as 今天, 怎么弄 left out), a FAQ
+//! row also by the share its question holds (it answers the question it states), and by
+//! whether they hold the kind of answer asked for (a time for 多久, an amount for 多少). `no_answer` when none of the first few hits both covers enough
 //! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
 //! [`NoAnswerSignals`]).
 //!
