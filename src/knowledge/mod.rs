@@ -197,6 +197,11 @@ pub struct SearchOptions {
     /// when or how the customer asks, not what, and a snippet that happens to hold them
     /// answers nothing more. A synonym group always counts.
     pub coverage_skips_general: bool,
+    /// The coverage re-ranking counts a synonym only when the text holds a whole member of the
+    /// group, not one of the words jieba finds inside members (店铺 in 店铺券, 工作 in 不工作,
+    /// 空气 in 空气炸锅): those are searched, so BM25 still sees them, but a snippet holding one
+    /// is no evidence it covers the concept. The customer's own words always count.
+    pub coverage_whole_members: bool,
     /// How much of a FAQ row's score depends on its question: the score is multiplied by
     /// 1 − this + this × the share of the query's concepts the question (the row's title) holds.
     /// A row answers the question it states; a query whose words it holds only in the answer
@@ -255,6 +260,7 @@ impl Default for SearchOptions {
             rerank_depth: 30,
             coverage_rerank: 1.0,
             coverage_skips_general: true,
+            coverage_whole_members: true,
             faq_question_weight: 0.7,
             expired_penalty: 0.5,
             expired_named: true,
@@ -294,6 +300,7 @@ impl SearchOptions {
             rerank_depth: 0,
             coverage_rerank: 0.0,
             coverage_skips_general: false,
+            coverage_whole_members: false,
             faq_question_weight: 0.0,
             expired_penalty: 1.0,
             expired_named: false,

@@ -553,7 +553,11 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let cov = coverage_of(&analyzed, counted, &self.texts[i]);
+                let members = self
+                    .options
+                    .coverage_whole_members
+                    .then_some(&self.member_words);
+                let cov = coverage_of(&analyzed, counted, members, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             let fq = self.options.faq_question_weight;
@@ -839,11 +843,18 @@ fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
 /// Share of the query's concept weight covered by `text`: a concept counts when any of its
 /// terms (its own words or a synonym) occurs in the text.
 pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
-    coverage_of(a, None, normalized_text)
+    coverage_of(a, None, None, normalized_text)
 }
 
-/// [`coverage`] over the concepts `counted` marks (all when `None`).
-fn coverage_of(a: &Analyzed, counted: Option<&[bool]>, normalized_text: &str) -> f32 {
+/// [`coverage`] over the concepts `counted` marks (all when `None`); with `members`, a synonym
+/// counts only when it is a whole member of its group (the words jieba finds inside members,
+/// 店铺 in 店铺券 or 工作 in 不工作, are searched but are no evidence of the concept).
+fn coverage_of(
+    a: &Analyzed,
+    counted: Option<&[bool]>,
+    members: Option<&HashMap<String, Vec<String>>>,
+    normalized_text: &str,
+) -> f32 {
     let mut total = 0.0;
     let mut found = 0.0;
     for (n, c) in a.concepts.iter().enumerate() {
@@ -852,10 +863,10 @@ fn coverage_of(a: &Analyzed, counted: Option<&[bool]>, normalized_text: &str) ->
         }
         let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
         total += w;
-        if c.terms
-            .iter()
-            .any(|(t, _)| normalized_text.contains(t.as_str()))
-        {
+        if c.terms.iter().enumerate().any(|(k, (t, _))| {
+            (k < c.own || members.is_none_or(|m| m.contains_key(t)))
+                && normalized_text.contains(t.as_str())
+        }) {
             found += w;
         }
     }
@@ -888,6 +899,7 @@ mod tests {
     fn concept(t: &str, group: bool) -> Concept {
         Concept {
             terms: vec![(t.to_string(), 1.0)],
+            own: 1,
             group,
         }
     }
@@ -900,8 +912,34 @@ mod tests {
         };
         let text = "积分有效期为次年12月31日";
         assert_eq!(coverage(&a, text), 0.5);
-        assert_eq!(coverage_of(&a, Some(&[true, false]), text), 1.0);
-        assert_eq!(coverage_of(&a, Some(&[false, true]), text), 0.0);
-        assert_eq!(coverage_of(&a, None, text), 0.5);
+        assert_eq!(coverage_of(&a, Some(&[true, false]), None, text), 1.0);
+        assert_eq!(coverage_of(&a, Some(&[false, true]), None, text), 0.0);
+        assert_eq!(coverage_of(&a, None, None, text), 0.5);
+    }
+
+    #[test]
+    fn coverage_counts_synonyms_only_as_whole_members() {
+        // 券 asked; the group's member 店铺券 was also searched as its sub-word 店铺.
+        let a = Analyzed {
+            concepts: vec![Concept {
+                terms: vec![
+                    ("券".to_string(), 1.0),
+                    ("店铺".to_string(), 1.0),
+                    ("店铺券".to_string(), 1.0),
+                ],
+                own: 1,
+                group: true,
+            }],
+            grams: Vec::new(),
+        };
+        let members: HashMap<String, Vec<String>> = [("店铺券", vec!["店铺", "店铺券"])]
+            .into_iter()
+            .map(|(m, w)| (m.to_string(), w.into_iter().map(String::from).collect()))
+            .collect();
+        let shop = "店铺首页点击加入会员";
+        assert_eq!(coverage_of(&a, None, None, shop), 1.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), shop), 0.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), "领取店铺券"), 1.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), "满299可用券"), 1.0);
     }
 }
