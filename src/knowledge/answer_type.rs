@@ -7,7 +7,8 @@
 
 use regex::RegexSet;
 
-/// A time or duration: 多久 / 几天 ↔ 48小时, 1—7个工作日, 次日, 16:00.
+/// A time or duration: 多久 / 几天 / 几年 / 什么时候 ↔ 48小时, 1—7个工作日, 2年, 3个月,
+/// 12月31日, 次日, 16:00.
 pub const DURATION: u8 = 1;
 /// An amount: 多少钱 / 能抵多少 ↔ 50元, 5%, 9折, 满259减30.
 pub const AMOUNT: u8 = 2;
@@ -21,7 +22,7 @@ const KINDS: [u8; 4] = [DURATION, AMOUNT, PROCEDURE, PLACE];
 /// Question cues, one per kind, in the order of [`KINDS`].
 const ASK: [&str; 4] = [
     // 没几天 / 前几天 describe, they do not ask.
-    "多久|多长时间|多少天|(^|[^没前这过好])几天|几个?小时|几个?工作日|什么时候|啥时候|几号|几点|多会",
+    "多久|多长时间|多少天|(^|[^没前这过好])几天|几个?小时|几个?工作日|什么时候|啥时候|几号|几点|多会|几年|多少年|几个月|多少个月",
     "多少钱|多少|几块|几元|怎么算|咋算|能抵|抵多少|补多少|赔多少|收费|收钱|费用|价格",
     // 怎么办 / 咋办 ask what to do, not for steps.
     "(怎么|咋|如何)(弄|操作|申请|退|换|开|用|领|付|改|查|联系|处理|搞|做|整)|流程|步骤|在哪里?(申请|操作|点|找|弄)",
@@ -30,7 +31,7 @@ const ASK: [&str; 4] = [
 
 /// Answer cues, one per kind, in the order of [`KINDS`].
 const GIVE: [&str; 4] = [
-    "[0-9]+\\s*个?\\s*(工作日|天|小时|分钟|周)|[一二两三四五六七八九十半]+\\s*个?\\s*(工作日|天|小时|分钟|周)|次日|当天|即时|[0-9]+[:：][0-9]{2}",
+    "[0-9]+\\s*个?\\s*(工作日|天|小时|分钟|周|年|个月)|[一二两三四五六七八九十半]+\\s*个?\\s*(工作日|天|小时|分钟|周|年|个月)|[0-9]{1,2}月[0-9]{1,2}[日号]|次日|当天|即时|[0-9]+[:：][0-9]{2}",
     "[0-9]+(\\.[0-9]+)?\\s*(元|块)|[0-9]+(\\.[0-9]+)?\\s*%|[0-9](\\.[0-9])?\\s*折|满[0-9]+减[0-9]+|[¥￥]\\s*[0-9]",
     // 1. or 1、 opening a numbered list, not 1.7L.
     "(^|[^0-9.])[1１]\\s*[.、．)）]([^0-9]|$)|①|第一步|步骤|流程|点击|「[^」]+」",
@@ -97,6 +98,8 @@ mod tests {
         assert_eq!(t.asked("以旧换新怎么弄"), PROCEDURE);
         assert_eq!(t.asked("你们从哪边发的"), PLACE);
         assert_eq!(t.asked("多少天能到"), DURATION);
+        assert_eq!(t.asked("电池能保几年"), DURATION);
+        assert_eq!(t.asked("滤网几个月换一次"), DURATION);
         assert_eq!(t.asked("修完回来没几天又坏了"), 0);
         assert_eq!(t.asked("发票丢了怎么办"), 0);
     }
@@ -105,6 +108,9 @@ mod tests {
     fn snippets_give_their_kind() {
         let t = AnswerTypes::new();
         assert_eq!(t.given("银行卡1—7个工作日到账"), DURATION);
+        assert_eq!(t.given("电池保修2年"), DURATION);
+        assert_eq!(t.given("滤网建议每3个月更换"), DURATION);
+        assert_eq!(t.given("券在12月31日失效"), DURATION);
         assert_eq!(t.given("旧机最高抵扣50元"), AMOUNT);
         assert_eq!(t.given("1. 订单页申请退货；2. 寄回"), PROCEDURE);
         assert_eq!(t.given("发货仓位于浙江省慈溪市"), PLACE);

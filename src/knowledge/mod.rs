@@ -14,9 +14,9 @@
 //! characters in the n-gram field.
 //! Search is two passes: a flat union of the strongest boosted terms, which Tantivy prunes
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
-//! share of concepts they cover, a FAQ row also by the share its question holds (it answers the
-//! question it states), and by whether they hold the kind of answer asked for (a time for 多久,
-//! an amount for 多少). `no_answer` when none of the first few hits both covers enough
+//! share of concepts they cover (time and filler words such as 今天, 怎么弄 left out), a FAQ
+//! row also by the share its question holds (it answers the question it states), and by
+//! whether they hold the kind of answer asked for (a time for 多久, an amount for 多少). `no_answer` when none of the first few hits both covers enough
 //! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
 //! [`NoAnswerSignals`]).
 //!
@@ -192,6 +192,16 @@ pub struct SearchOptions {
     /// Exponent of the share of query concepts a candidate covers, multiplied into its score
     /// (0 disables the re-ranking).
     pub coverage_rerank: f32,
+    /// The coverage re-ranking leaves out concepts made only of time, count, degree and filler
+    /// words (今天, 当天, 怎么弄; the `GENERAL` list no-answer detection also skips): they say
+    /// when or how the customer asks, not what, and a snippet that happens to hold them
+    /// answers nothing more. A synonym group always counts.
+    pub coverage_skips_general: bool,
+    /// The coverage re-ranking counts a synonym only when the text holds a whole member of the
+    /// group, not one of the words jieba finds inside members (店铺 in 店铺券, 工作 in 不工作,
+    /// 空气 in 空气炸锅): those are searched, so BM25 still sees them, but a snippet holding one
+    /// is no evidence it covers the concept. The customer's own words always count.
+    pub coverage_whole_members: bool,
     /// How much of a FAQ row's score depends on its question: the score is multiplied by
     /// 1 − this + this × the share of the query's concepts the question (the row's title) holds.
     /// A row answers the question it states; a query whose words it holds only in the answer
@@ -249,6 +259,8 @@ impl Default for SearchOptions {
             first_pass_terms: 16,
             rerank_depth: 30,
             coverage_rerank: 1.0,
+            coverage_skips_general: true,
+            coverage_whole_members: true,
             faq_question_weight: 0.7,
             expired_penalty: 0.5,
             expired_named: true,
@@ -287,6 +299,8 @@ impl SearchOptions {
             first_pass_terms: 0,
             rerank_depth: 0,
             coverage_rerank: 0.0,
+            coverage_skips_general: false,
+            coverage_whole_members: false,
             faq_question_weight: 0.0,
             expired_penalty: 1.0,
             expired_named: false,

@@ -20,6 +20,9 @@ use crate::conversation::{Role, Turn};
 pub struct Concept {
     /// `(term, weight)`, the customer's own words first.
     pub terms: Vec<(String, f32)>,
+    /// How many of `terms` are the customer's own words (the rest are synonyms: other members
+    /// of the group and the words jieba finds inside them).
+    pub own: usize,
     /// Found through a synonym group (domain vocabulary), not a bare word.
     pub group: bool,
 }
@@ -176,8 +179,9 @@ pub fn analyze(
                 syn.remove(t);
             }
             let mut terms = sorted(own);
+            let own = terms.len();
             terms.extend(sorted(syn));
-            Concept { terms, group }
+            Concept { terms, own, group }
         })
         .filter(|c| !c.terms.is_empty())
         .collect();

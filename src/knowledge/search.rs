@@ -530,6 +530,19 @@ impl Inner {
             .concepts
             .iter()
             .any(|c| c.terms.iter().any(|(_, w)| *w > 0.0));
+        // Coverage re-ranking counts what the customer asks about, not the time, count and
+        // filler words around it (今天, 当天, 怎么弄): no-answer detection leaves them out for the
+        // same reason. A query of such words only keeps them all.
+        let content: Vec<bool> = analyzed
+            .concepts
+            .iter()
+            .map(|c| {
+                !self.options.coverage_skips_general
+                    || c.group
+                    || !c.terms.iter().all(|(t, _)| self.lang.is_general(t))
+            })
+            .collect();
+        let counted = content.iter().any(|&x| x).then_some(content.as_slice());
         let mut hits = Vec::with_capacity(top.len());
         for &(score, i) in &top {
             let s = &self.snippets[i];
@@ -540,7 +553,11 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let cov = coverage(&analyzed, &self.texts[i]);
+                let members = self
+                    .options
+                    .coverage_whole_members
+                    .then_some(&self.member_words);
+                let cov = coverage_of(&analyzed, counted, members, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             let fq = self.options.faq_question_weight;
@@ -826,15 +843,30 @@ fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
 /// Share of the query's concept weight covered by `text`: a concept counts when any of its
 /// terms (its own words or a synonym) occurs in the text.
 pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
+    coverage_of(a, None, None, normalized_text)
+}
+
+/// [`coverage`] over the concepts `counted` marks (all when `None`); with `members`, a synonym
+/// counts only when it is a whole member of its group (the words jieba finds inside members,
+/// 店铺 in 店铺券 or 工作 in 不工作, are searched but are no evidence of the concept).
+fn coverage_of(
+    a: &Analyzed,
+    counted: Option<&[bool]>,
+    members: Option<&HashMap<String, Vec<String>>>,
+    normalized_text: &str,
+) -> f32 {
     let mut total = 0.0;
     let mut found = 0.0;
-    for c in &a.concepts {
+    for (n, c) in a.concepts.iter().enumerate() {
+        if counted.is_some_and(|m| !m.get(n).copied().unwrap_or(true)) {
+            continue;
+        }
         let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
         total += w;
-        if c.terms
-            .iter()
-            .any(|(t, _)| normalized_text.contains(t.as_str()))
-        {
+        if c.terms.iter().enumerate().any(|(k, (t, _))| {
+            (k < c.own || members.is_none_or(|m| m.contains_key(t)))
+                && normalized_text.contains(t.as_str())
+        }) {
             found += w;
         }
     }
@@ -857,4 +889,57 @@ fn visible(s: &Snippet, req: &SearchRequest, today: NaiveDate) -> bool {
     };
     let date_ok = s.valid_from.is_none_or(|from| from <= today);
     platform_ok && sku_ok && date_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::query::Concept;
+    use super::*;
+
+    fn concept(t: &str, group: bool) -> Concept {
+        Concept {
+            terms: vec![(t.to_string(), 1.0)],
+            own: 1,
+            group,
+        }
+    }
+
+    #[test]
+    fn coverage_counts_only_the_marked_concepts() {
+        let a = Analyzed {
+            concepts: vec![concept("积分", true), concept("时候", false)],
+            grams: Vec::new(),
+        };
+        let text = "积分有效期为次年12月31日";
+        assert_eq!(coverage(&a, text), 0.5);
+        assert_eq!(coverage_of(&a, Some(&[true, false]), None, text), 1.0);
+        assert_eq!(coverage_of(&a, Some(&[false, true]), None, text), 0.0);
+        assert_eq!(coverage_of(&a, None, None, text), 0.5);
+    }
+
+    #[test]
+    fn coverage_counts_synonyms_only_as_whole_members() {
+        // 券 asked; the group's member 店铺券 was also searched as its sub-word 店铺.
+        let a = Analyzed {
+            concepts: vec![Concept {
+                terms: vec![
+                    ("券".to_string(), 1.0),
+                    ("店铺".to_string(), 1.0),
+                    ("店铺券".to_string(), 1.0),
+                ],
+                own: 1,
+                group: true,
+            }],
+            grams: Vec::new(),
+        };
+        let members: HashMap<String, Vec<String>> = [("店铺券", vec!["店铺", "店铺券"])]
+            .into_iter()
+            .map(|(m, w)| (m.to_string(), w.into_iter().map(String::from).collect()))
+            .collect();
+        let shop = "店铺首页点击加入会员";
+        assert_eq!(coverage_of(&a, None, None, shop), 1.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), shop), 0.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), "领取店铺券"), 1.0);
+        assert_eq!(coverage_of(&a, None, Some(&members), "满299可用券"), 1.0);
+    }
 }
