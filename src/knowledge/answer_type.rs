@@ -21,8 +21,8 @@ const KINDS: [u8; 4] = [DURATION, AMOUNT, PROCEDURE, PLACE];
 
 /// Question cues, one per kind, in the order of [`KINDS`].
 const ASK: [&str; 4] = [
-    // 没几天 / 前几天 describe, they do not ask.
-    "多久|多长时间|多少天|(^|[^没前这过好])几天|几个?小时|几个?工作日|什么时候|啥时候|几号|几点|多会|几年|多少年|几个月|多少个月",
+    // 没几天 / 前几天 / 好几年 describe, they do not ask.
+    "多久|多长时间|多少天|(^|[^没前这过好])几(天|年|个月)|几个?小时|几个?工作日|什么时候|啥时候|几号|几点|多会|多少年|多少个月",
     "多少钱|多少|几块|几元|怎么算|咋算|能抵|抵多少|补多少|赔多少|收费|收钱|费用|价格",
     // 怎么办 / 咋办 ask what to do, not for steps.
     "(怎么|咋|如何)(弄|操作|申请|退|换|开|用|领|付|改|查|联系|处理|搞|做|整)|流程|步骤|在哪里?(申请|操作|点|找|弄)",
@@ -31,7 +31,8 @@ const ASK: [&str; 4] = [
 
 /// Answer cues, one per kind, in the order of [`KINDS`].
 const GIVE: [&str; 4] = [
-    "[0-9]+\\s*个?\\s*(工作日|天|小时|分钟|周|年|个月)|[一二两三四五六七八九十半]+\\s*个?\\s*(工作日|天|小时|分钟|周|年|个月)|[0-9]{1,2}月[0-9]{1,2}[日号]|次日|当天|即时|[0-9]+[:：][0-9]{2}",
+    // A year count has one or two digits: 2026年 is a calendar year, not a duration.
+    "[0-9]+\\s*个?\\s*(工作日|天|小时|分钟|周|个月)|(^|[^0-9])[0-9]{1,2}\\s*年|[一二两三四五六七八九十半]+\\s*个?\\s*(工作日|天|小时|分钟|周|年|个月)|[0-9]{1,2}月[0-9]{1,2}[日号]|次日|当天|即时|[0-9]+[:：][0-9]{2}",
     "[0-9]+(\\.[0-9]+)?\\s*(元|块)|[0-9]+(\\.[0-9]+)?\\s*%|[0-9](\\.[0-9])?\\s*折|满[0-9]+减[0-9]+|[¥￥]\\s*[0-9]",
     // 1. or 1、 opening a numbered list, not 1.7L.
     "(^|[^0-9.])[1１]\\s*[.、．)）]([^0-9]|$)|①|第一步|步骤|流程|点击|「[^」]+」",
@@ -56,7 +57,7 @@ impl AnswerTypes {
     pub fn asked(&self, text: &str) -> u8 {
         let kinds = kinds(self.ask.as_ref(), text);
         // 多少天 asks for a time, not an amount.
-        let counted = ["多少天", "多少个", "多少小时", "多少分钟"];
+        let counted = ["多少天", "多少个", "多少小时", "多少分钟", "多少年"];
         if kinds & AMOUNT != 0 && counted.iter().any(|c| text.contains(c)) {
             let rest = counted
                 .iter()
@@ -101,6 +102,10 @@ mod tests {
         assert_eq!(t.asked("电池能保几年"), DURATION);
         assert_eq!(t.asked("滤网几个月换一次"), DURATION);
         assert_eq!(t.asked("修完回来没几天又坏了"), 0);
+        // Regression: 没几个月 / 好几年 describe, and 多少年 asks for no amount.
+        assert_eq!(t.asked("买了没几个月就坏了 能换吗"), 0);
+        assert_eq!(t.asked("都用了好几年了"), 0);
+        assert_eq!(t.asked("保修多少年"), DURATION);
         assert_eq!(t.asked("发票丢了怎么办"), 0);
     }
 
@@ -115,6 +120,7 @@ mod tests {
         assert_eq!(t.given("1. 订单页申请退货；2. 寄回"), PROCEDURE);
         assert_eq!(t.given("发货仓位于浙江省慈溪市"), PLACE);
         assert_eq!(t.given("请联系客服处理"), 0);
+        assert_eq!(t.given("2027年货节活动规则"), 0);
         assert_eq!(t.given("容量1.7L，功率1800W"), 0);
     }
 }

@@ -25,6 +25,10 @@ pub struct Concept {
     pub own: usize,
     /// Found through a synonym group (domain vocabulary), not a bare word.
     pub group: bool,
+    /// For a group: the group's whole members, the customer's word among them. A text holds the
+    /// concept when it holds one of these; the words jieba cuts out of them (店铺 from 店铺券,
+    /// 签收 from 不签收) are searched but are no evidence of it.
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +93,7 @@ pub fn analyze(
     let weights = turn_weights(turns, opts);
     // Concept key → its own terms (weight w) and synonyms (weight w × synonym_weight).
     let mut concepts: HashMap<String, (Weights, Weights)> = HashMap::new();
+    let mut members: HashMap<String, HashSet<String>> = HashMap::new();
     let mut gram_map: HashMap<String, f32> = HashMap::new();
     for (turn, &w) in turns.iter().zip(&weights) {
         // Far-back turns weigh next to nothing; a pasted essay must not blow up the query.
@@ -114,7 +119,11 @@ pub fn analyze(
                 if !keep(&m.matched) {
                     continue;
                 }
-                let entry = concepts.entry(format!("\u{1}{}", m.group)).or_default();
+                let key = format!("\u{1}{}", m.group);
+                let whole = members.entry(key.clone()).or_default();
+                whole.insert(m.matched.clone());
+                whole.extend(m.members.iter().map(|x| x.to_string()));
+                let entry = concepts.entry(key).or_default();
                 let own: Vec<String> = words(jieba, &m.matched, opts.query_search_mode, opts.hmm)
                     .into_iter()
                     .filter(|t| keep(t))
@@ -173,15 +182,27 @@ pub fn analyze(
     keys.sort();
     let concepts = keys
         .into_iter()
-        .filter_map(|k| concepts.remove(&k).map(|c| (k.starts_with('\u{1}'), c)))
-        .map(|(group, (own, mut syn))| {
+        .filter_map(|k| {
+            let whole = members.remove(&k);
+            concepts
+                .remove(&k)
+                .map(|c| (k.starts_with('\u{1}'), c, whole))
+        })
+        .map(|(group, (own, mut syn), whole)| {
             for t in own.keys() {
                 syn.remove(t);
             }
             let mut terms = sorted(own);
             let own = terms.len();
             terms.extend(sorted(syn));
-            Concept { terms, own, group }
+            let mut members: Vec<String> = whole.unwrap_or_default().into_iter().collect();
+            members.sort();
+            Concept {
+                terms,
+                own,
+                group,
+                members,
+            }
         })
         .filter(|c| !c.terms.is_empty())
         .collect();

@@ -532,14 +532,16 @@ impl Inner {
             .any(|c| c.terms.iter().any(|(_, w)| *w > 0.0));
         // Coverage re-ranking counts what the customer asks about, not the time, count and
         // filler words around it (今天, 当天, 怎么弄): no-answer detection leaves them out for the
-        // same reason. A query of such words only keeps them all.
+        // same reason. A bare number is a price or a model (69那个, 满299) and counts. A query of
+        // such words only keeps them all.
+        let filler = |t: &str| self.lang.is_general(t) && !t.chars().all(|c| c.is_ascii_digit());
         let content: Vec<bool> = analyzed
             .concepts
             .iter()
             .map(|c| {
                 !self.options.coverage_skips_general
                     || c.group
-                    || !c.terms.iter().all(|(t, _)| self.lang.is_general(t))
+                    || !c.terms.iter().all(|(t, _)| filler(t))
             })
             .collect();
         let counted = content.iter().any(|&x| x).then_some(content.as_slice());
@@ -553,11 +555,8 @@ impl Inner {
             }
             if self.options.coverage_rerank > 0.0 {
                 // Coordination: a snippet that answers more of what was asked ranks higher.
-                let members = self
-                    .options
-                    .coverage_whole_members
-                    .then_some(&self.member_words);
-                let cov = coverage_of(&analyzed, counted, members, &self.texts[i]);
+                let whole = self.options.coverage_whole_members;
+                let cov = coverage_of(&analyzed, counted, whole, &self.texts[i]);
                 score *= cov.max(0.05).powf(self.options.coverage_rerank);
             }
             let fq = self.options.faq_question_weight;
@@ -843,16 +842,17 @@ fn union(terms: &[(Term, f32)]) -> Box<dyn Query> {
 /// Share of the query's concept weight covered by `text`: a concept counts when any of its
 /// terms (its own words or a synonym) occurs in the text.
 pub fn coverage(a: &Analyzed, normalized_text: &str) -> f32 {
-    coverage_of(a, None, None, normalized_text)
+    coverage_of(a, None, false, normalized_text)
 }
 
-/// [`coverage`] over the concepts `counted` marks (all when `None`); with `members`, a synonym
-/// counts only when it is a whole member of its group (the words jieba finds inside members,
-/// 店铺 in 店铺券 or 工作 in 不工作, are searched but are no evidence of the concept).
+/// [`coverage`] over the concepts `counted` marks (all when `None`); with `whole_members`, a
+/// synonym group counts only when the text holds one of its whole members (the words jieba finds
+/// inside members, 店铺 in 店铺券 or 签收 in 不签收, are searched but are no evidence of the
+/// concept).
 fn coverage_of(
     a: &Analyzed,
     counted: Option<&[bool]>,
-    members: Option<&HashMap<String, Vec<String>>>,
+    whole_members: bool,
     normalized_text: &str,
 ) -> f32 {
     let mut total = 0.0;
@@ -863,10 +863,16 @@ fn coverage_of(
         }
         let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
         total += w;
-        if c.terms.iter().enumerate().any(|(k, (t, _))| {
-            (k < c.own || members.is_none_or(|m| m.contains_key(t)))
-                && normalized_text.contains(t.as_str())
-        }) {
+        let held = if whole_members && c.group && !c.members.is_empty() {
+            c.members
+                .iter()
+                .any(|m| normalized_text.contains(m.as_str()))
+        } else {
+            c.terms
+                .iter()
+                .any(|(t, _)| normalized_text.contains(t.as_str()))
+        };
+        if held {
             found += w;
         }
     }
@@ -901,6 +907,7 @@ mod tests {
             terms: vec![(t.to_string(), 1.0)],
             own: 1,
             group,
+            members: Vec::new(),
         }
     }
 
@@ -912,9 +919,9 @@ mod tests {
         };
         let text = "积分有效期为次年12月31日";
         assert_eq!(coverage(&a, text), 0.5);
-        assert_eq!(coverage_of(&a, Some(&[true, false]), None, text), 1.0);
-        assert_eq!(coverage_of(&a, Some(&[false, true]), None, text), 0.0);
-        assert_eq!(coverage_of(&a, None, None, text), 0.5);
+        assert_eq!(coverage_of(&a, Some(&[true, false]), false, text), 1.0);
+        assert_eq!(coverage_of(&a, Some(&[false, true]), false, text), 0.0);
+        assert_eq!(coverage_of(&a, None, false, text), 0.5);
     }
 
     #[test]
@@ -929,17 +936,35 @@ mod tests {
                 ],
                 own: 1,
                 group: true,
+                members: vec!["券".to_string(), "店铺券".to_string()],
             }],
             grams: Vec::new(),
         };
-        let members: HashMap<String, Vec<String>> = [("店铺券", vec!["店铺", "店铺券"])]
-            .into_iter()
-            .map(|(m, w)| (m.to_string(), w.into_iter().map(String::from).collect()))
-            .collect();
         let shop = "店铺首页点击加入会员";
-        assert_eq!(coverage_of(&a, None, None, shop), 1.0);
-        assert_eq!(coverage_of(&a, None, Some(&members), shop), 0.0);
-        assert_eq!(coverage_of(&a, None, Some(&members), "领取店铺券"), 1.0);
-        assert_eq!(coverage_of(&a, None, Some(&members), "满299可用券"), 1.0);
+        assert_eq!(coverage_of(&a, None, false, shop), 1.0);
+        assert_eq!(coverage_of(&a, None, true, shop), 0.0);
+        assert_eq!(coverage_of(&a, None, true, "领取店铺券"), 1.0);
+        assert_eq!(coverage_of(&a, None, true, "满299可用券"), 1.0);
+    }
+
+    /// Regression: 签收, cut out of the 拒收 group's member 不签收 and itself a member of another
+    /// group, counted as holding 拒收, so the lost-parcel rule ranked for a refusal question.
+    #[test]
+    fn a_sub_word_that_is_another_groups_member_is_no_evidence() {
+        let a = Analyzed {
+            concepts: vec![Concept {
+                terms: vec![
+                    ("拒收".to_string(), 1.0),
+                    ("签收".to_string(), 1.0),
+                    ("不签收".to_string(), 1.0),
+                ],
+                own: 1,
+                group: true,
+                members: vec!["拒收".to_string(), "不签收".to_string()],
+            }],
+            grams: Vec::new(),
+        };
+        assert_eq!(coverage_of(&a, None, true, "显示已签收但没收到包裹"), 0.0);
+        assert_eq!(coverage_of(&a, None, true, "快递到了可以不签收"), 1.0);
     }
 }
