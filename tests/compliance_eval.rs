@@ -713,3 +713,117 @@ fn third_fresh_batch_kinds_of_session_6() {
         ],
     );
 }
+
+/// Review of round 6: the reviewer's sendable replies that round 6 flagged (expect pass, or warn
+/// where a warning is right) and the violations it caught or let escape through a refuted quote
+/// (expect block), held in both directions.
+#[test]
+fn review6_pass_file_meets_the_targets() {
+    assert_targets("review6-pass.jsonl");
+}
+
+/// Review of round 6, kind: a negated verb phrase runs on past a space (我们不方便 加微信哈, 客服不会
+/// 要求您 添加微信). After a run holding a negator the space ends the clause only after a phrase
+/// end (…不加微信的 有问题) or before a new subject (平台上不方便 我私聊).
+#[test]
+fn negated_verb_phrases_run_past_a_space() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "我们不方便 加微信哈",
+            "平台不让 私下交易 您直接拍就行",
+            "这个不需要您 提供银行卡号 退款原路返回",
+            "这个枕头不具备 治疗颈椎病的功能 只是睡着舒服",
+            "我们不敢说 能治好失眠 只能说睡感更舒服",
+            "我们店从不沾线下交易",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这个我们不方便说 你加我微信聊",
+            "这个不好说哈 加我微信聊",
+            "平台上不方便 我私聊发你链接",
+        ],
+    );
+}
+
+/// Review of round 6, kind: a warning before a space reaches the hit after it, as an anti-fraud
+/// notice typed with spaces (谨防诈骗 任何让您加微信退款的都请忽略).
+#[test]
+fn warnings_before_a_space_reach_the_hit() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "谨防诈骗 任何让您加微信退款的都请忽略",
+            "请不要随便加陌生人 微信哦",
+        ],
+    );
+}
+
+/// Review of round 6, kind: a refuter counts only in the quote's own clause and not after a
+/// negator (“全网最低价”可不是假的, 绝不骗人); 所谓 only right before the quote; an ASCII quote after
+/// a digit is an inch mark.
+#[test]
+fn negated_or_distant_refuters_do_not_clear_a_quote() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "我们家的“全网最低价”可不是假的",
+            "我们“百分百治好湿疹”，绝不夸大",
+            "别家都是忽悠 我们家才是“全网最低价”",
+            "颜色无所谓的话 推荐这款“销量第一”的",
+            "这台27\"全网最低价 32\"的别家都是忽悠",
+        ],
+    );
+}
+
+/// Review of round 6, kinds: a setting or a place on the goods (开到最高档, 机身最顶端), the cold
+/// (今年最低零下), a trim (顶配版), a warranty's years (质保3年 没问题), a return (不白的话就退回来),
+/// 微 before an ordinary word (稍微辛苦), the factory where goods are made, the platform's own
+/// service (单独联系客服付款), a request to the customer (把您的买家秀晒朋友圈), goods named by a
+/// body word (牙刷, 腰带, 手办的关节), a caution (视力容易下降) and a referral with words between
+/// (遵照医生的嘱咐) are no violations.
+#[test]
+fn settings_goods_and_referrals_are_not_claims() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "风扇开到最高档 噪音也就40分贝左右",
+            "北方今年最低零下二十多度 建议选加厚款",
+            "全国包邮 顶配版还有两台现货",
+            "质保3年 没问题的亲",
+            "收到如果发现衣服不白的话就退回来 我们给您换",
+            "稍微辛苦您等一下 我去仓库确认",
+            "您的货还在工厂生产 订单会按顺序发出",
+            "大件运费需要单独联系客服付款",
+            "可以把您的买家秀晒朋友圈 截图给我们领小礼品",
+            "新批次改进了工艺 牙刷毛不会再掉了",
+            "新版手办的关节灵活了很多 可以摆各种姿势",
+            "长时间看手机视力容易下降 记得多休息",
+            "控制血糖的事请遵照医生的嘱咐 这款只是代糖",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "亲，下次直接来我们工厂拿货，价格好商量",
+            "刷了两个星期，牙龈就不再出血了",
+            "这款美白霜不白全额退",
+        ],
+    );
+}

@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 48] = [
+const NOT_NEGATING: [&str; 49] = [
     "要不",
     "不如",
     "不然",
@@ -268,7 +268,9 @@ const NOT_NEGATING: [&str; 48] = [
     "无添加",
     // Goods named by what they resist (这个不粘锅绝对一辈子都不会粘): the 不 is part of the name.
     "不粘",
-    "不沾",
+    "不沾锅",
+    // A property the goods have (这款锅不易粘 绝对不会糊): not easily, no negation of what follows.
+    "不易",
     "不锈钢",
     "不倒翁",
     "不干胶",
@@ -377,7 +379,7 @@ impl Matcher {
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
         if !n.quotes.is_empty() {
-            hits.retain(|h| !refuted_quote(text, &n.quotes, h));
+            hits.retain(|h| !refuted_quote(text, &n.breaks, &n.quotes, h));
         }
         let plain = rules.iter().all(|r| {
             !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
@@ -588,8 +590,8 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
 /// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
 /// rest of its sentence). Not the clause before: an exemption there (我们不做虚假宣传，好评晒图返现10元)
 /// must not clear a violation beside it.
-/// A soft break ends a clause too (the hit's clause starts after the last one before the hit,
-/// and without `to_sentence_end` ends at the first one after it).
+/// Without `to_sentence_end` a soft break ends a clause too (the hit's clause starts after the
+/// last one before the hit and ends at the first one after it); a warning reaches across them.
 fn in_clause(
     text: &str,
     breaks: &[usize],
@@ -607,8 +609,12 @@ fn in_clause(
         .rev()
         .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
-    if let Some(b) = last_at_or_before(breaks, h.start) {
-        start = start.max(b);
+    // A warning before the hit reaches across a soft break (谨防诈骗 任何让您加微信退款的都请忽略):
+    // anti-fraud notices are typed with spaces; an exemption does not.
+    if !to_sentence_end {
+        if let Some(b) = last_at_or_before(breaks, h.start) {
+            start = start.max(b);
+        }
     }
     let mut end = text[h.end..]
         .char_indices()
@@ -624,9 +630,9 @@ fn in_clause(
 }
 
 /// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
-const REFUTERS: [&str; 16] = [
+/// 所谓 counts only right before the quote (see [`refuted_quote`]).
+const REFUTERS: [&str; 15] = [
     "谁说",
-    "所谓",
     "不负责任",
     "骗人",
     "虚假宣传",
@@ -643,9 +649,12 @@ const REFUTERS: [&str; 16] = [
     "不实",
 ];
 
-/// Whether the hit lies inside a quoted stretch (`quotes`, see [`Normalized::quotes`]) and its
-/// sentence, outside the quote, refutes it: a claim reported in order to deny it.
-fn refuted_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
+/// Whether the hit lies inside a quoted stretch (`quotes`, see [`Normalized::quotes`]) and the
+/// quote's own clause (clause punctuation and soft breaks end it), outside the quote, refutes
+/// it: a claim reported in order to deny it. A refuter after a negator affirms the claim
+/// (“全网最低价”可不是假的, 绝不骗人), and 所谓 counts only right before the quote (所谓“最好”; not
+/// 所谓的“…”, not 无所谓).
+fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hit) -> bool {
     let i = quotes.partition_point(|&(_, e)| e < h.end);
     let Some(&(qs, qe)) = quotes.get(i) else {
         return false;
@@ -653,19 +662,34 @@ fn refuted_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
     if !(qs <= h.start && h.end <= qe) {
         return false;
     }
-    let start = text[..qs]
+    let mut start = text[..qs]
         .char_indices()
         .rev()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| is_clause_end(c))
         .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = text[qe..]
+    if let Some(b) = last_at_or_before(breaks, qs) {
+        start = start.max(b);
+    }
+    let mut end = text[qe..]
         .char_indices()
-        .find(|&(_, c)| is_sentence_end(c))
+        .find(|&(_, c)| is_clause_end(c))
         .map_or(text.len(), |(i, _)| qe + i);
+    if let Some(&b) = breaks.get(breaks.partition_point(|&x| x <= qe)) {
+        end = end.min(b);
+    }
     let (before, after) = (&text[start..qs], &text[qe..end]);
-    REFUTERS
-        .iter()
-        .any(|w| before.contains(w) || after.contains(w))
+    if before.ends_with("所谓") && !before.ends_with("无所谓") {
+        return true;
+    }
+    let refutes = |part: &str| {
+        REFUTERS.iter().any(|w| {
+            part.match_indices(w).any(|(i, _)| {
+                let prev = part[..i].chars().next_back();
+                !prev.is_some_and(|c| matches!(c, '不' | '没' | '非' | '别' | '无'))
+            })
+        })
+    };
+    refutes(before) || refutes(after)
 }
 
 /// The last of the sorted `breaks` at or before `at`.
@@ -746,7 +770,7 @@ mod tests {
             end: at + "绝对不会坏".len(),
             regex: true,
         };
-        assert!(refuted_quote(t, &n.quotes, &h));
+        assert!(refuted_quote(t, &n.breaks, &n.quotes, &h));
         let n = crate::compliance::normalize::normalize("我们的口号是“绝对不会坏”");
         let t = n.text.as_str();
         let at = t.find("绝对").unwrap();
@@ -755,7 +779,38 @@ mod tests {
             end: at + "绝对不会坏".len(),
             ..h
         };
-        assert!(!refuted_quote(t, &n.quotes, &h), "quoted but not refuted");
+        assert!(
+            !refuted_quote(t, &n.breaks, &n.quotes, &h),
+            "quoted but not refuted"
+        );
+        // A negated refuter affirms; a refuter in another clause, 无所谓 and 所谓的 do not refute.
+        for s in [
+            "我们家的“绝对不会坏”可不是假的",
+            "我们“绝对不会坏”绝不骗人",
+            "我们“绝对不会坏”，绝不夸大",
+            "别家都是忽悠 我们家才是“绝对不会坏”",
+            "颜色无所谓的话 推荐“绝对不会坏”的",
+            "这就是所谓的“绝对不会坏”",
+        ] {
+            let n = crate::compliance::normalize::normalize(s);
+            let t = n.text.as_str();
+            let at = t.find("绝对").unwrap();
+            let h = Hit {
+                start: at,
+                end: at + "绝对不会坏".len(),
+                ..h
+            };
+            assert!(!refuted_quote(t, &n.breaks, &n.quotes, &h), "{s}");
+        }
+        let n = crate::compliance::normalize::normalize("所谓“绝对不会坏”都是噱头");
+        let t = n.text.as_str();
+        let at = t.find("绝对").unwrap();
+        let h = Hit {
+            start: at,
+            end: at + "绝对不会坏".len(),
+            ..h
+        };
+        assert!(refuted_quote(t, &n.breaks, &n.quotes, &h));
     }
 
     #[test]
@@ -787,5 +842,17 @@ mod tests {
         let warn = vec!["诈骗".to_string()];
         assert!(!in_clause(t, &n.breaks, &h, &warn, false));
         assert!(in_clause(t, &n.breaks, &h, &warn, true));
+        // A warning before the break reaches forward to the hit too.
+        let n = crate::compliance::normalize::normalize("谨防诈骗 任何让你加微信退款的都请忽略");
+        let t = n.text.as_str();
+        assert_eq!(n.breaks.len(), 1);
+        let at = t.find("微信").unwrap();
+        let h = Hit {
+            start: at,
+            end: at + "微信".len(),
+            ..h
+        };
+        assert!(in_clause(t, &n.breaks, &h, &warn, true));
+        assert!(!in_clause(t, &n.breaks, &h, &warn, false));
     }
 }
