@@ -20,9 +20,6 @@ use crate::conversation::{Role, Turn};
 pub struct Concept {
     /// `(term, weight)`, the customer's own words first.
     pub terms: Vec<(String, f32)>,
-    /// How many of `terms` are the customer's own words (the rest are synonyms: other members
-    /// of the group and the words jieba finds inside them).
-    pub own: usize,
     /// Found through a synonym group (domain vocabulary), not a bare word.
     pub group: bool,
     /// For a group: the group's whole members, the customer's word among them. A text holds the
@@ -193,13 +190,11 @@ pub fn analyze(
                 syn.remove(t);
             }
             let mut terms = sorted(own);
-            let own = terms.len();
             terms.extend(sorted(syn));
             let mut members: Vec<String> = whole.unwrap_or_default().into_iter().collect();
             members.sort();
             Concept {
                 terms,
-                own,
                 group,
                 members,
             }

@@ -905,7 +905,6 @@ mod tests {
     fn concept(t: &str, group: bool) -> Concept {
         Concept {
             terms: vec![(t.to_string(), 1.0)],
-            own: 1,
             group,
             members: Vec::new(),
         }
@@ -934,7 +933,6 @@ mod tests {
                     ("店铺".to_string(), 1.0),
                     ("店铺券".to_string(), 1.0),
                 ],
-                own: 1,
                 group: true,
                 members: vec!["券".to_string(), "店铺券".to_string()],
             }],
@@ -958,7 +956,6 @@ mod tests {
                     ("签收".to_string(), 1.0),
                     ("不签收".to_string(), 1.0),
                 ],
-                own: 1,
                 group: true,
                 members: vec!["拒收".to_string(), "不签收".to_string()],
             }],
