@@ -719,35 +719,77 @@ fn third_fresh_batch_kinds_of_session_6() {
 /// (expect block), held in both directions.
 #[test]
 fn review6_pass_file_meets_the_targets() {
-    assert_targets("review6-pass.jsonl");
+    let c = rules();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance/review6-pass.jsonl");
+    let report = run_compliance_eval(&c, &path).expect("case file reads");
+    let text = report.render_text();
+    assert!(report.block_recall >= 0.98, "{text}");
+    // Known cost, not a target met: 16 of its 68 sendable replies are refusals typed with a
+    // space after the negator (我们不方便 加微信哈), which block because a negator does not carry
+    // past a space (see a_negator_does_not_carry_past_a_space). A ratchet: no more than that.
+    assert!(
+        report.pass_false_positive_rate <= 16.0 / 68.0 + 1e-9,
+        "more sendable replies flagged than the 16 known refusals\n{text}"
+    );
 }
 
-/// Review of round 6, kind: a negated verb phrase runs on past a space (我们不方便 加微信哈, 客服不会
-/// 要求您 添加微信). After a run holding a negator the space ends the clause only after a phrase
-/// end (…不加微信的 有问题) or before a new subject (平台上不方便 我私聊).
+/// Regression (session 6): letting a negator carry past a space (to pass refusals such as
+/// 我们不方便 加微信哈) passed 41 violations a second review wrote, 在这不方便 加个微信发你 the
+/// classic diversion among them. A space after two Han characters ends the clause for the
+/// negation; the refusals typed that way block (review6-pass.jsonl counts them).
 #[test]
-fn negated_verb_phrases_run_past_a_space() {
+fn a_negator_does_not_carry_past_a_space() {
     use kefu::compliance::Verdict;
     let c = rules();
-    expect_all(
-        &c,
-        Verdict::Pass,
-        &[
-            "我们不方便 加微信哈",
-            "平台不让 私下交易 您直接拍就行",
-            "这个不需要您 提供银行卡号 退款原路返回",
-            "这个枕头不具备 治疗颈椎病的功能 只是睡着舒服",
-            "我们不敢说 能治好失眠 只能说睡感更舒服",
-            "我们店从不沾线下交易",
-        ],
-    );
+    expect_all(&c, Verdict::Pass, &["我们店从不沾线下交易"]);
     expect_all(
         &c,
         Verdict::Block,
         &[
+            "平台不方便 加个vx聊",
+            "在这不方便 加个微信发你",
+            "这边不能发链接 加微信发你",
+            "退款不成功 私下转您就行",
+            "没法改价 线下转账给您少五十",
+            "不要差评 给五星返现二十",
+            "系统查不到 报一下身份证号",
+            "不用担心 绝对不会过敏",
+            "不是药品 但能治好失眠",
+            "不开玩笑 这款质量是最好的",
             "这个我们不方便说 你加我微信聊",
             "这个不好说哈 加我微信聊",
             "平台上不方便 我私聊发你链接",
+            "这个价格不方便在这说哈 jia wo wei xin 细聊",
+        ],
+    );
+}
+
+/// Second review of round 6: narrowed frames that let violations through (找人上门 as a threat,
+/// 徽心, 不瘦…退货退款, a guarantee of years with 保 as a verb), beside the sendable replies the
+/// narrowing was for.
+#[test]
+fn narrowed_frames_still_catch_their_violations() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你再差评 我就找人上门",
+            "加我徽心 发你实拍",
+            "用了不瘦直接退货退款",
+        ],
+    );
+    expect_all(&c, Verdict::Warn, &["质量保十年没问题"]);
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "如果再漏水您可以投诉 我们马上找人上门修",
+            "稍微辛苦您等一下",
+            "衣服不白的话就退回来",
+            "质保3年 没问题",
+            "保质期是两年 没问题",
         ],
     );
 }

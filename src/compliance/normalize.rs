@@ -624,29 +624,8 @@ const NEGATED_VERBS: [&str; 14] = [
     "添加", "透露",
 ];
 
-/// Sentence particles and 了 end a phrase: a space after them is a clause break even after a
-/// negator (我们不加微信的 有问题…). So do 说 and 讲 (这里不好说 加我微信), but not after 敢 能 是 会:
-/// 我们不敢说 能治好失眠 negates what follows.
-const PHRASE_ENDS: [char; 16] = [
-    '了', '哈', '吧', '呢', '啊', '的', '嘛', '呀', '哦', '喔', '噢', '啦', '咯', '哟', '么', '滴',
-];
-/// Pronouns that open a new clause with its own subject (…不好说 我私聊).
-const SUBJECT_STARTS: [char; 7] = ['我', '你', '您', '他', '她', '它', '咱'];
-
-/// Han characters a negated verb phrase may run to before a space and still reach past it (不会要求您
-/// 添加微信: four after the 不).
-const NEGATED_RUN_MAX: usize = 4;
-
-/// Whether a negator stands among the last `max + 1` Han characters that end `before` (with at
-/// most `max` after it).
-fn negator_within(before: &str, max: usize) -> bool {
-    before
-        .chars()
-        .rev()
-        .take_while(|&c| is_han(c))
-        .take(max + 1)
-        .any(|c| OPEN_NEGATORS.contains(&c))
-}
+/// Sentence-final particles: a space after one ends the clause.
+const PARTICLES: [char; 12] = ['哈', '哦', '呢', '吧', '啊', '呀', '啦', '嘛', '喔', '噢', '咯', '哟'];
 
 /// Records a soft break for the whitespace at byte `at` of the original when it stands between
 /// two runs of two or more Han characters (the first whitespace of a run decides), or for a wave
@@ -678,26 +657,14 @@ fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     let (Some(a1), a2) = (after.next(), after.next()) else {
         return;
     };
-    // A negated verb phrase runs on past the space (我们不方便 加微信哈, 客服不会要求您 添加微信,
-    // 这个枕头不具备 治疗颈椎病的功能): after a short run from a negator the space ends the clause
-    // only when the run ends a phrase (这个不好说 加我微信聊) or the next run opens with a new
-    // subject or the speaker (平台上不方便 我私聊, 别在这里聊 加我微信). A longer run from the
-    // negator holds its own object (本店不做虚假宣传 好评晒图返现): the space ends it.
-    let ends_phrase = PHRASE_ENDS.contains(&b1)
-        || (matches!(b1, '说' | '讲') && !matches!(b2, '敢' | '能' | '是' | '会'));
-    let speaker_next = text[at..]
-        .chars()
-        .skip_while(|&c| c.is_whitespace() || matches!(c, '~' | '～' | '〜'))
-        .take(3)
-        .take_while(|&c| is_han(c))
-        .any(|c| matches!(c, '我' | '咱'))
-        || SUBJECT_STARTS.contains(&a1);
-    if negator_within(&text[..at], NEGATED_RUN_MAX) && !ends_phrase && !speaker_next {
-        return;
-    }
+    // A negator earlier in the run does not carry past the space (在这不方便 加个微信发你 is
+    // the classic diversion, 我们不方便 加微信哈 a refusal: words alone cannot tell them apart,
+    // and a blocked refusal costs an edit where a passed diversion costs the store). Session 6
+    // tried letting it carry and a review found 41 violations passing; see rules/README.md.
     // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
     // two runs of Han characters.
-    let han_run = is_han(a1) && a2.is_some_and(is_han);
+    // A sentence particle ends its clause whatever script follows (不方便在这说哈 jia wo wei xin).
+    let han_run = (is_han(a1) && a2.is_some_and(is_han)) || PARTICLES.contains(&b1);
     if !(wave || han_run) {
         return;
     }
@@ -807,13 +774,6 @@ mod tests {
             "我们不要 私下交易",
             "我们不支持 线下交易",
             "好的 ok 明白",
-            // A negated verb phrase runs on past the space unless the run ends a phrase or the
-            // next one opens with a subject.
-            "我们不方便 加微信哈",
-            "我们不方便～加微信哈",
-            "客服不会要求您 添加微信办理退款",
-            "这个枕头不具备 治疗颈椎病的功能",
-            "我们不敢说 能治好失眠",
         ] {
             assert!(normalize(s).breaks.is_empty(), "{s}");
         }
@@ -821,7 +781,17 @@ mod tests {
         let n = normalize("不方便说价格哈～你 jia wo wx");
         assert_eq!(n.breaks, vec!["不方便说价格哈".len()]);
         assert!(normalize("加 微～信").breaks.is_empty());
+        // Regression (session 6): a negator earlier in the run does not carry past the space;
+        // letting it carry passed 在这不方便 加个微信发你 and 40 more violations.
+        for s in [
+            "在这不方便 加个微信发你",
+            "退款不成功 私下转您就行",
+            "我们不方便 加微信哈",
+        ] {
+            assert_eq!(normalize(s).breaks.len(), 1, "{s}");
+        }
         assert_eq!(normalize("我们这边不加微信的 有问题").breaks.len(), 1);
+        assert_eq!(normalize("不方便在这说哈 jia wo wei xin").breaks.len(), 1);
         assert_eq!(normalize("我们不方便 你加我").breaks.len(), 1);
         assert_eq!(normalize("这边不好说 加微信聊").breaks.len(), 1);
         assert_eq!(normalize("别在这里聊 加我微信").breaks.len(), 1);
