@@ -760,6 +760,8 @@ fn a_negator_does_not_carry_past_a_space() {
             "这个不好说哈 加我微信聊",
             "平台上不方便 我私聊发你链接",
             "这个价格不方便在这说哈 jia wo wei xin 细聊",
+            "这里不方便 加vx细聊",
+            "暂时没库存 加vx预订",
         ],
     );
 }

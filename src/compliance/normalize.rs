@@ -625,7 +625,9 @@ const NEGATED_VERBS: [&str; 14] = [
 ];
 
 /// Sentence-final particles: a space after one ends the clause.
-const PARTICLES: [char; 12] = ['哈', '哦', '呢', '吧', '啊', '呀', '啦', '嘛', '喔', '噢', '咯', '哟'];
+const PARTICLES: [char; 12] = [
+    '哈', '哦', '呢', '吧', '啊', '呀', '啦', '嘛', '喔', '噢', '咯', '哟',
+];
 
 /// Records a soft break for the whitespace at byte `at` of the original when it stands between
 /// two runs of two or more Han characters (the first whitespace of a run decides), or for a wave
@@ -664,7 +666,9 @@ fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
     // two runs of Han characters.
     // A sentence particle ends its clause whatever script follows (不方便在这说哈 jia wo wei xin).
-    let han_run = (is_han(a1) && a2.is_some_and(is_han)) || PARTICLES.contains(&b1);
+    // A Han character before a Latin one opens a clause too (这里不方便 加vx细聊).
+    let han_run = (is_han(a1) && a2.is_some_and(|c| is_han(c) || c.is_ascii_alphanumeric()))
+        || PARTICLES.contains(&b1);
     if !(wave || han_run) {
         return;
     }
@@ -792,6 +796,7 @@ mod tests {
         }
         assert_eq!(normalize("我们这边不加微信的 有问题").breaks.len(), 1);
         assert_eq!(normalize("不方便在这说哈 jia wo wei xin").breaks.len(), 1);
+        assert_eq!(normalize("这里不方便 加vx细聊").breaks.len(), 1);
         assert_eq!(normalize("我们不方便 你加我").breaks.len(), 1);
         assert_eq!(normalize("这边不好说 加微信聊").breaks.len(), 1);
         assert_eq!(normalize("别在这里聊 加我微信").breaks.len(), 1);
