@@ -717,6 +717,16 @@ fn near(text: &str, h: &Hit, words: &[String]) -> bool {
 mod tests {
     use super::*;
 
+    /// A hit of rule 0 at byte `at`, as long as `quote`.
+    fn hit_at(at: usize, quote: &str, regex: bool) -> Hit {
+        Hit {
+            rule: 0,
+            start: at,
+            end: at + quote.len(),
+            regex,
+        }
+    }
+
     #[test]
     fn clause_punctuation_is_trimmed_from_regex_hits() {
         let t = "没关系,保过。";
@@ -748,12 +758,7 @@ mod tests {
         assert!(!in_clause(t, &[], &h, &words, false));
         let t = "让你加微信领补偿,请提高警惕,这可能是诈骗。";
         let at = t.find("加微信").unwrap();
-        let h = Hit {
-            rule: 0,
-            start: at,
-            end: at + "加微信".len(),
-            regex: false,
-        };
+        let h = hit_at(at, "加微信", false);
         let warn = vec!["诈骗".to_string()];
         assert!(in_clause(t, &[], &h, &warn, true));
         assert!(!in_clause(t, &[], &h, &warn, false));
@@ -761,26 +766,16 @@ mod tests {
 
     #[test]
     fn a_refuted_quote_is_mentioned_not_made() {
-        let n = crate::compliance::normalize::normalize("谁说“绝对不会坏”都是不负责任的");
-        let t = n.text.as_str();
-        let at = t.find("绝对").unwrap();
-        let h = Hit {
-            rule: 0,
-            start: at,
-            end: at + "绝对不会坏".len(),
-            regex: true,
+        let refuted = |s: &str| {
+            let n = crate::compliance::normalize::normalize(s);
+            let t = n.text.as_str();
+            let at = t.find("绝对").unwrap();
+            refuted_quote(t, &n.breaks, &n.quotes, &hit_at(at, "绝对不会坏", true))
         };
-        assert!(refuted_quote(t, &n.breaks, &n.quotes, &h));
-        let n = crate::compliance::normalize::normalize("我们的口号是“绝对不会坏”");
-        let t = n.text.as_str();
-        let at = t.find("绝对").unwrap();
-        let h = Hit {
-            start: at,
-            end: at + "绝对不会坏".len(),
-            ..h
-        };
+        assert!(refuted("谁说“绝对不会坏”都是不负责任的"));
+        assert!(refuted("所谓“绝对不会坏”都是噱头"));
         assert!(
-            !refuted_quote(t, &n.breaks, &n.quotes, &h),
+            !refuted("我们的口号是“绝对不会坏”"),
             "quoted but not refuted"
         );
         // A negated refuter affirms; a refuter in another clause, 无所谓 and 所谓的 do not refute.
@@ -792,25 +787,8 @@ mod tests {
             "颜色无所谓的话 推荐“绝对不会坏”的",
             "这就是所谓的“绝对不会坏”",
         ] {
-            let n = crate::compliance::normalize::normalize(s);
-            let t = n.text.as_str();
-            let at = t.find("绝对").unwrap();
-            let h = Hit {
-                start: at,
-                end: at + "绝对不会坏".len(),
-                ..h
-            };
-            assert!(!refuted_quote(t, &n.breaks, &n.quotes, &h), "{s}");
+            assert!(!refuted(s), "{s}");
         }
-        let n = crate::compliance::normalize::normalize("所谓“绝对不会坏”都是噱头");
-        let t = n.text.as_str();
-        let at = t.find("绝对").unwrap();
-        let h = Hit {
-            start: at,
-            end: at + "绝对不会坏".len(),
-            ..h
-        };
-        assert!(refuted_quote(t, &n.breaks, &n.quotes, &h));
     }
 
     #[test]
@@ -820,12 +798,7 @@ mod tests {
         let at = t.find("私聊").unwrap();
         assert!(negated(t, &[], at), "without the break the 不 reaches");
         assert!(!negated(t, &n.breaks, at));
-        let h = Hit {
-            rule: 0,
-            start: at,
-            end: at + "私聊".len(),
-            regex: false,
-        };
+        let h = hit_at(at, "私聊", false);
         let words = vec!["平台".to_string()];
         assert!(in_clause(t, &[], &h, &words, false));
         assert!(!in_clause(t, &n.breaks, &h, &words, false));
@@ -833,12 +806,7 @@ mod tests {
         let n = crate::compliance::normalize::normalize("加我微信 小心诈骗");
         let t = n.text.as_str();
         let at = t.find("微信").unwrap();
-        let h = Hit {
-            rule: 0,
-            start: at,
-            end: at + "微信".len(),
-            regex: false,
-        };
+        let h = hit_at(at, "微信", false);
         let warn = vec!["诈骗".to_string()];
         assert!(!in_clause(t, &n.breaks, &h, &warn, false));
         assert!(in_clause(t, &n.breaks, &h, &warn, true));
