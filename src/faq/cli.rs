@@ -183,7 +183,7 @@ async fn generate(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // With the fallback on an interrupted question is still to be answered, not settled.
-    let fallback = app.config.review.extractive_fallback && !opts.retry_interrupted;
+    let fallback = super::answers_interrupted_from_knowledge(app, &opts);
     let position = |c: &super::Counts| {
         let open = if fallback { c.interrupted } else { 0 };
         (c.settled() - open).max(0) as u64

@@ -416,6 +416,13 @@ impl Default for RunOptions {
     }
 }
 
+/// Whether a run answers the questions a stopped run left interrupted from the knowledge: the
+/// fallback is on and the operator did not ask to send them again (then recovery has already
+/// put them back to pending).
+pub fn answers_interrupted_from_knowledge(app: &App, opts: &RunOptions) -> bool {
+    app.config.review.extractive_fallback && !opts.retry_interrupted
+}
+
 /// Workers = the providers' combined `max_concurrency`: the gateway's limiters, not the
 /// worker count, keep the requests under the quota (bulk requests wait there). Each provider
 /// counts at most as many as its rate admits in half its timeout, because time queued in the
@@ -502,9 +509,7 @@ pub async fn run_job(
             "questions interrupted by a stopped run; not sent again (use --retry-interrupted)"
         );
     }
-    // Interrupted questions are answered from the knowledge unless the operator asked to
-    // send them again (then recovery has already put them back to pending).
-    let from_knowledge = !opts.retry_interrupted && app.config.review.extractive_fallback;
+    let from_knowledge = answers_interrupted_from_knowledge(app, opts);
     let claim = || async {
         match app.store.faq_claim(job_id, &run_id, now_ms()).await? {
             Some(c) => Ok(Some(c)),
