@@ -604,18 +604,9 @@ fn in_clause(
     } else {
         is_clause_end
     };
-    let mut start = text[..h.start]
-        .char_indices()
-        .rev()
-        .find(|&(_, c)| is_clause_end(c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
     // A warning before the hit reaches across a soft break (谨防诈骗 任何让您加微信退款的都请忽略):
     // anti-fraud notices are typed with spaces; an exemption does not.
-    if !to_sentence_end {
-        if let Some(b) = last_at_or_before(breaks, h.start) {
-            start = start.max(b);
-        }
-    }
+    let start = clause_start(text, if to_sentence_end { &[] } else { breaks }, h.start);
     let mut end = text[h.end..]
         .char_indices()
         .find(|&(_, c)| stop(c))
@@ -662,14 +653,7 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
     if !(qs <= h.start && h.end <= qe) {
         return false;
     }
-    let mut start = text[..qs]
-        .char_indices()
-        .rev()
-        .find(|&(_, c)| is_clause_end(c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    if let Some(b) = last_at_or_before(breaks, qs) {
-        start = start.max(b);
-    }
+    let start = clause_start(text, breaks, qs);
     let mut end = text[qe..]
         .char_indices()
         .find(|&(_, c)| is_clause_end(c))
@@ -690,6 +674,17 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
         })
     };
     refutes(before) || refutes(after)
+}
+
+/// Where the clause holding byte `at` starts: after the last clause punctuation before it, or
+/// at the last of the soft `breaks` at or before it, whichever is later.
+fn clause_start(text: &str, breaks: &[usize], at: usize) -> usize {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_clause_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    last_at_or_before(breaks, at).map_or(start, |b| start.max(b))
 }
 
 /// The last of the sorted `breaks` at or before `at`.
