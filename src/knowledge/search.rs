@@ -16,7 +16,7 @@ use tantivy::{DocAddress, DocSet, Term};
 use super::answer_type::AnswerTypes;
 use super::homophone::Homophones;
 use super::index::{self, day_number, sku_key, Built, Fields, IndexShape, ANY};
-use super::query::{analyze, Analyzed};
+use super::query::{analyze, Analyzed, Concept};
 use super::synonyms::{QueryLanguage, Synonyms, LEXICON};
 use super::tokenize::{build_jieba, core_words, normalize, words};
 use super::{
@@ -324,6 +324,15 @@ impl Inner {
         self.no_answer_signals(&self.analyze(req), req, hits)
     }
 
+    /// Whether a concept is filler: a bare word (not a synonym group) whose terms are all time,
+    /// count or filler words (今天, 怎么弄). Bare numbers count as filler only with `numbers`.
+    fn filler(&self, c: &Concept, numbers: bool) -> bool {
+        !c.group
+            && c.terms.iter().all(|(t, _)| {
+                self.lang.is_general(t) && (numbers || !t.chars().all(|c| c.is_ascii_digit()))
+            })
+    }
+
     /// Documents holding any of `terms` as a word (body or title), at most: the largest
     /// posting list among them.
     fn doc_freq(&self, terms: &[(String, f32)]) -> u64 {
@@ -367,8 +376,7 @@ impl Inner {
         let mut concepts = Vec::with_capacity(a.concepts.len());
         for c in &a.concepts {
             // A synonym group always names a topic; a bare word may be a filler.
-            let general = !c.group && c.terms.iter().all(|(t, _)| self.lang.is_general(t));
-            if general {
+            if self.filler(c, true) {
                 continue;
             }
             let w = c.terms.iter().map(|(_, w)| *w).fold(0.0, f32::max);
@@ -534,15 +542,10 @@ impl Inner {
         // filler words around it (今天, 当天, 怎么弄): no-answer detection leaves them out for the
         // same reason. A bare number is a price or a model (69那个, 满299) and counts. A query of
         // such words only keeps them all.
-        let filler = |t: &str| self.lang.is_general(t) && !t.chars().all(|c| c.is_ascii_digit());
         let content: Vec<bool> = analyzed
             .concepts
             .iter()
-            .map(|c| {
-                !self.options.coverage_skips_general
-                    || c.group
-                    || !c.terms.iter().all(|(t, _)| filler(t))
-            })
+            .map(|c| !self.options.coverage_skips_general || !self.filler(c, false))
             .collect();
         let counted = content.iter().any(|&x| x).then_some(content.as_slice());
         let mut hits = Vec::with_capacity(top.len());
@@ -899,7 +902,6 @@ fn visible(s: &Snippet, req: &SearchRequest, today: NaiveDate) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::query::Concept;
     use super::*;
 
     fn concept(t: &str, group: bool) -> Concept {
