@@ -6,12 +6,13 @@
 //! punctuation (，。！？；：、) is kept so that terms never match across clauses. 您 reads as 你.
 //!
 //! Chat often uses a space where writing would put a comma (亲 您这个情况比较特殊 平台上不好说 我私聊…).
-//! Whitespace between two runs of two or more Han characters is dropped like any other, so terms
-//! and frames still match across it, but its place is kept as a *soft break*
-//! ([`Normalized::breaks`]): negation and `unless` words do not reach across it. A single Han
-//! character on either side (微 信, 加 我 v 信) makes no break, and neither does a run that ends
-//! in a negation waiting for its verb (请勿 添加微信). A wave dash (～), the chat's comma, is a soft
-//! break after a run of two or more Han characters whatever follows it.
+//! Whitespace after a run of two or more Han characters is dropped like any other, so terms and
+//! frames still match across it, but when a run of Han characters follows (or a Han character
+//! and a Latin one: 加vx) its place is kept as a *soft break* ([`Normalized::breaks`]): negation
+//! and `unless` words do not reach across it. A single Han character before it (微 信, 加 我 v 信)
+//! makes no break, and neither does a run that ends in a negation waiting for its verb (请勿
+//! 添加微信). A wave dash (～), the chat's comma, and a space after a sentence particle (哈, 吧 …)
+//! are soft breaks after a run of two or more Han characters whatever follows.
 
 use std::sync::OnceLock;
 
@@ -28,8 +29,8 @@ pub struct Normalized {
     anchors: Vec<Anchor>,
     /// Number of characters of the original.
     orig_len: usize,
-    /// Soft clause breaks: byte offsets of `text` where whitespace stood between two runs of
-    /// two or more Han characters (see the module documentation). Sorted, no duplicates.
+    /// Soft clause breaks: byte offsets of `text` where whitespace or a wave dash ended a clause
+    /// (see the module documentation). Sorted, no duplicates.
     pub breaks: Vec<usize>,
     /// Quoted stretches: byte ranges of `text` between a pair of quotation marks (“…”, 「…」,
     /// 『…』, "…"), which normalization drops. In order, not overlapping.
@@ -629,9 +630,9 @@ const PARTICLES: [char; 12] = [
     '哈', '哦', '呢', '吧', '啊', '呀', '啦', '嘛', '喔', '噢', '咯', '哟',
 ];
 
-/// Records a soft break for the whitespace at byte `at` of the original when it stands between
-/// two runs of two or more Han characters (the first whitespace of a run decides), or for a wave
-/// dash (`wave`: ~ ～ 〜, the chat's comma) after a run of two or more (不方便说价格哈～你…).
+/// Records a soft break for the whitespace at byte `at` of the original after a run of two or
+/// more Han characters, as the module documentation says (the first whitespace of a run
+/// decides), or for a wave dash (`wave`: ~ ～ 〜, the chat's comma) after such a run.
 fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     let mut before = text[..at].chars().rev();
     let (Some(b1), Some(b2)) = (before.next(), before.next()) else {
@@ -659,14 +660,14 @@ fn soft_break(out: &mut Out, text: &str, at: usize, wave: bool) {
     let (Some(a1), a2) = (after.next(), after.next()) else {
         return;
     };
-    // A negator earlier in the run does not carry past the space (在这不方便 加个微信发你 is
-    // the classic diversion, 我们不方便 加微信哈 a refusal: words alone cannot tell them apart,
-    // and a blocked refusal costs an edit where a passed diversion costs the store). Session 6
-    // tried letting it carry and a review found 41 violations passing; see rules/README.md.
-    // A wave dash after a clause (价格哈～你加我) ends it whatever follows; a space only between
-    // two runs of Han characters.
-    // A sentence particle ends its clause whatever script follows (不方便在这说哈 jia wo wei xin).
-    // A Han character before a Latin one opens a clause too (这里不方便 加vx细聊).
+    // Only a run that ends in a negation waits for what follows (above): a negator earlier in
+    // the run does not carry past the space. 在这不方便 加个微信发你 is the classic diversion and
+    // 我们不方便 加微信哈 a refusal; words alone cannot tell them apart, and a blocked refusal
+    // costs an edit where a passed diversion costs the store (rules/README.md).
+    //
+    // A wave dash ends a clause whatever follows (价格哈～你加我), and so does a space after a
+    // sentence particle (不方便在这说哈 jia wo wei xin); otherwise a space breaks only before a
+    // run of Han characters, or a Han character and a Latin one (这里不方便 加vx细聊).
     let han_run = (is_han(a1) && a2.is_some_and(|c| is_han(c) || c.is_ascii_alphanumeric()))
         || PARTICLES.contains(&b1);
     if !(wave || han_run) {
