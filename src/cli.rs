@@ -52,6 +52,10 @@ pub enum Command {
         k: usize,
         #[arg(long)]
         json: bool,
+        /// Also show why the search did or did not call it a no-answer: per top hit, which of
+        /// the query's concepts it holds (for knowledge maintainers tuning synonyms).
+        #[arg(long)]
+        explain: bool,
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
@@ -231,6 +235,7 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             date,
             k,
             json,
+            explain,
             knowledge,
         } => {
             let dir = knowledge_dir(&config, knowledge);
@@ -244,6 +249,9 @@ async fn dispatch(mut config: Config, command: Command) -> Outcome {
             };
             let found = kb.search(&req).map_err(Failure::failed)?;
             print_search(&found, json);
+            if explain {
+                print_explain(&kb, &req, &found, json);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Suggest {
@@ -326,6 +334,46 @@ async fn index(dir: PathBuf) -> Outcome {
         report.errors.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The no-answer signals of each of the first hits no-answer detection reads.
+fn print_explain(
+    kb: &KnowledgeBase,
+    req: &SearchRequest,
+    found: &crate::knowledge::SearchResponse,
+    json: bool,
+) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let depth = kb
+        .options()
+        .no_answer_depth
+        .clamp(1, found.hits.len().max(1));
+    for i in 0..depth.min(found.hits.len()) {
+        let s = kb.no_answer_signals(req, &found.hits[i..]);
+        if json {
+            let line =
+                serde_json::json!({"kind": "explain", "hit": found.hits[i].id, "signals": s});
+            let _ = writeln!(out, "{line}");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "explain {}: coverage {:.2}, informative {:.2}, unknown {:.2}, anchored {}",
+            found.hits[i].id, s.coverage, s.informative_coverage, s.unknown_share, s.anchored
+        );
+        for c in &s.concepts {
+            let _ = writeln!(
+                out,
+                "    {} weight {:.2} df {}{}{}",
+                c.term,
+                c.weight,
+                c.df,
+                if c.domain { " domain" } else { "" },
+                if c.matched { " matched" } else { "" }
+            );
+        }
+    }
 }
 
 fn print_search(found: &crate::knowledge::SearchResponse, json: bool) {
