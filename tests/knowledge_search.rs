@@ -693,3 +693,54 @@ fn a_faq_row_counts_by_the_question_it_states() {
     let r = on.search(&ask("退货流程")).unwrap();
     assert_eq!(ids(&r).first(), Some(&"returns"));
 }
+
+fn unseen_shop() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/retrieval/unseen-shop/knowledge")
+}
+
+/// Issue 3: the built-in lexicon spoke only of small appliances, so a clothing shop's customers
+/// (小疙瘩 for 起球, 一股味儿 for 异味, 手滑 for 拍错) and any shop's remote-area question (拉萨 for
+/// 西藏, 江苏 for 江浙沪) found nothing or a wrong rule on a shop kefu was never tuned on.
+#[test]
+fn category_words_and_place_names_reach_a_shop_kefu_was_not_tuned_on() {
+    let (kb, _) = KnowledgeBase::open(&unseen_shop()).unwrap();
+    for (q, want) in [
+        ("拉萨能寄不 要补钱吗", "shipping#4"),
+        ("江苏的几天能到", "shipping#3"),
+        ("开衫穿了没几天 胳肢窝那全是小疙瘩", "quality-aftersale#3"),
+        ("新买的外套一股味儿 熏死了", "faq-11"),
+    ] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert_eq!(ids(&r).first(), Some(&want), "{q}: {:?}", ids(&r));
+        assert!(!r.no_answer, "{q} should be answered: {:?}", ids(&r));
+    }
+    let r = kb
+        .search(&ask("手滑点成黑的了 其实想要白的 帮忙弄下呗"))
+        .unwrap();
+    assert!(
+        ids(&r).iter().take(3).any(|id| *id == "faq-24"),
+        "{:?}",
+        ids(&r)
+    );
+}
+
+/// A city inside a province's group must not make an off-topic question about it look like a
+/// shipping question (明天杭州下雨不 was answered when the group held cities).
+#[test]
+fn a_city_name_alone_does_not_anchor_an_off_topic_question() {
+    let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
+    for q in ["明天杭州下雨不", "洗衣机有货吗 滚筒的"] {
+        let r = kb
+            .search(&SearchRequest {
+                date: Some(day("2026-11-23")),
+                ..ask(q)
+            })
+            .unwrap();
+        assert!(r.no_answer, "{q} should be no_answer, got {:?}", ids(&r));
+    }
+}
