@@ -352,8 +352,7 @@ fn print_explain(
     for i in 0..depth.min(found.hits.len()) {
         let s = kb.no_answer_signals(req, &found.hits[i..]);
         if json {
-            let line =
-                serde_json::json!({"kind": "explain", "hit": found.hits[i].id, "signals": s});
+            let line = serde_json::json!({"kind": "explain", "hit": found.hits[i].id, "no_answer": found.no_answer, "signals": s});
             let _ = writeln!(out, "{line}");
             continue;
         }

@@ -223,7 +223,11 @@ fn cli_search_explains_the_no_answer_call() {
             .any(|c| c["matched"] == true),
         "{s}"
     );
-    for e in run("今天天气怎么样") {
+    assert_eq!(answered[0]["no_answer"], false);
+    let off_topic = run("今天天气怎么样");
+    assert!(!off_topic.is_empty());
+    for e in off_topic {
+        assert_eq!(e["no_answer"], true, "{e}");
         assert_eq!(e["signals"]["anchored"], false, "{e}");
     }
 }
