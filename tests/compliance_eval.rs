@@ -871,3 +871,59 @@ fn settings_goods_and_referrals_are_not_claims() {
         ],
     );
 }
+
+/// Round 8: a bad review or a complaint removed, changed or topped up for a reward is review
+/// manipulation; compensation for a defect said on its own, a refusal and a scam warning are not.
+#[test]
+fn review_withdrawn_for_a_reward_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您把差评删了，我们这边给您补偿20块",
+            "您撤了投诉的话，我们再给您补偿50元",
+            "差评改成好评，我们给您发个20元红包",
+            "追评五星的话，下次来直接给您免单",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "差评删除需要走平台流程，我们没办法帮您删，也不会用补偿来换",
+            "投诉撤销后平台会自动关闭工单，补偿款已经另外给您申请好了",
+            "如果有人联系您说删差评给返现，那是骗子，请不要理会",
+            "评价改不改都是您的权利，补发的那件今天已经寄出了",
+        ],
+    );
+}
+
+/// Round 8: a refusal said after the channel (微信和QQ我们都不能加) or a third party's ask reported to
+/// warn against it (千万别加) clears the contact rules; a refusal of something else beside a
+/// diversion does not.
+#[test]
+fn refusals_after_the_channel_are_not_diversion() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "不好意思，扣扣和微信我们都不能加，这是平台规定，您在这边说就好",
+            "如果快递员让您加他微信领补偿，千万别加，那不是正规流程",
+            "您说的“加V送小样”不是我们店的活动，请以店铺首页为准",
+            "客服的私人微信是不能加的哈，平台只允许在这里沟通",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "加我微信吧，这里都不能加图片",
+            "这里也不能加链接 加我微信吧",
+            "淘宝聊天不能加图片，加一下我微信发您",
+        ],
+    );
+}
