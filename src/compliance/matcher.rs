@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 49] = [
+const NOT_NEGATING: [&str; 52] = [
     "要不",
     "不如",
     "不然",
@@ -275,6 +275,10 @@ const NOT_NEGATING: [&str; 49] = [
     "不倒翁",
     "不干胶",
     "不织布",
+    // Round 8: the customer's doubt, the condition of an offer (你要是不信可以去…搜), not a denial of it.
+    "不信",
+    "不相信",
+    "不放心",
     // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
     "信不信",
     "是不是",
@@ -580,6 +584,10 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
     if let Some(i) = before.rfind('就') {
         before = &before[i + '就'.len_utf8()..];
     }
+    // Round 8: so does a negation before 的话 (不放心的话加我微信): the condition ends there.
+    if let Some(i) = before.rfind("的话") {
+        before = &before[i + "的话".len()..];
+    }
     let mut before = before.to_string();
     for w in NOT_NEGATING {
         before = before.replace(w, "_");
@@ -737,6 +745,13 @@ mod tests {
         assert!(!negated(t, &[], t.find("把你").unwrap()));
         let t = "我们不会把你拉黑";
         assert!(negated(t, &[], t.find("把你").unwrap()));
+        // Round 8: so does one before 的话, and the customer's doubt is no denial.
+        let t = "不放心的话加我微信";
+        assert!(!negated(t, &[], t.find("加我").unwrap()));
+        let t = "你要是不信可以去搜";
+        assert!(!negated(t, &[], t.find("去搜").unwrap()));
+        let t = "不方便的话也不用加微信";
+        assert!(negated(t, &[], t.find("加微信").unwrap()));
     }
 
     #[test]
