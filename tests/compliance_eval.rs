@@ -927,3 +927,57 @@ fn refusals_after_the_channel_are_not_diversion() {
         ],
     );
 }
+
+/// Round 8: a negation inside a condition (不放心的话, 你要是不信) belongs to the condition, as one
+/// before 就 does: the offer after it still counts; a refusal after the condition still negates.
+#[test]
+fn a_negation_inside_a_condition_does_not_clear_the_offer() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你要是不信可以去小红薯搜我们店名，那边价格更低",
+            "不放心的话加我微信，我发实拍视频给您",
+            "您不信的话可以去拼多多搜同款，那边更便宜",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "不方便的话也不用加微信，在这里留言我们都能看到",
+            "您要是不信可以去平台客服那边核实，我们不会让您加微信",
+            "不满意的话可以申请退货，不用私下联系我们",
+        ],
+    );
+}
+
+/// Round 8: the shop's store on another platform or offline named with 的, 线下 or 实体 before it
+/// (去我们拼多多的店拍, 来我们线下门店拿货), and a DM to its account on a social platform, are
+/// diversion; a purchase already made there and a customer's report are not.
+#[test]
+fn cross_platform_diversion_to_another_store_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "在淘宝拍贵，您去我们拼多多的店拍能便宜二十，搜店名就有",
+            "亲，这边不方便 可以来我们线下门店拿货更便宜",
+            "围脖私信我们官方号，那边在抽奖送同款",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您之前是去我们京东的店买的吧，那边的订单这里查不到哦",
+            "不用去我们天猫的店拍，这边价格和活动都一样",
+            "您在我们线下门店买的商品，发票需要找门店开哦",
+            "昨天有顾客在微博私信我们说收到了仿品，您下单请认准本店",
+        ],
+    );
+}
