@@ -981,3 +981,58 @@ fn cross_platform_diversion_to_another_store_blocks() {
         ],
     );
 }
+
+/// Round 8: driving the customer out of a place, refusing them service or blacklisting them over a
+/// review, and the customer's address held over them with a warning, are threats; the address used
+/// to deliver and a promise not to blacklist are not.
+#[test]
+fn retaliation_threats_over_reviews_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你要是敢给差评，我让你在这个小区待不下去",
+            "我们有您的家庭住址，劝您别乱说话",
+            "中差评的话我们这边会记录您的账号，以后都不卖给你了",
+            "再投诉就把你拉入黑名单，以后别想在我们家买东西",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "我们有您的收货地址，快递会直接送到家，您不用再发一遍",
+            "中差评的话我们会记录您反馈的问题，用来改进产品",
+            "差评也没关系，我们不会因此拉黑或者记录您的账号",
+            "投诉不会被列入黑名单的，您有问题尽管反映",
+        ],
+    );
+}
+
+/// Round 8: the customer's data said first, as the topic, then handed to a dealer or another
+/// party, is disclosure; handed to the carrier or the warehouse, or back to the customer, it is not.
+#[test]
+fn personal_data_handed_to_a_third_party_as_the_topic_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您的快递单号和收件人电话我发给代理了，他会联系您",
+            "您的住址和电话我们给了经销商，他们会上门推荐新品",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您的收件人电话我已经发给快递小哥了，他会联系您",
+            "您的地址我发给仓库了，今天下午就能发货",
+            "您的快递单号我发给您了，注意查收",
+            "我把您的地址发给他了，快递会尽快送到",
+        ],
+    );
+}
