@@ -1036,3 +1036,56 @@ fn personal_data_handed_to_a_third_party_as_the_topic_blocks() {
         ],
     );
 }
+
+/// Round 8: protection guaranteed with an absolute marker (百分百防止晒黑, 绝对防水) blocks by the
+/// promise policy; the marker negated or hedged, and a material's share, pass.
+#[test]
+fn absolute_protection_guarantees_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款防晒霜可以百分百防止晒黑晒伤",
+            "这个蚊帐绝对能阻挡所有蚊子，宝宝睡得安心",
+            "这块表绝对防水，潜水都没问题",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "防晒霜不能百分百防止晒黑，建议配合遮阳伞",
+            "没有哪款防晒能百分百防止晒伤，出门记得补涂",
+            "不敢说绝对防水，日常下雨是没问题的",
+            "这款伞的面料是100%聚酯纤维，防晒指数UPF50+",
+        ],
+    );
+}
+
+/// Round 8: the rebuff "V什么V" as a clause of its own (退什么退) is abuse; "whatever you like"
+/// (想换什么换什么) and a word after it (问什么问题) are not.
+#[test]
+fn rebuffs_of_the_form_v_shenme_v_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "退什么退，东西又没坏，别无理取闹了",
+            "催什么催，仓库又不是给你一个人发货",
+            "急什么急啊，到了自然会通知你",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您想换什么换什么，七天内都支持",
+            "您问什么问题都可以，我们一一解答",
+            "您说什么说明书找不到？我再发一份电子版给您",
+        ],
+    );
+}
