@@ -1089,3 +1089,53 @@ fn rebuffs_of_the_form_v_shenme_v_block() {
         ],
     );
 }
+
+/// Round 8: a disease mostly well after a use (颈椎病就能好个七七八八) is an outcome claim; a wish for
+/// the customer's recovery or a question about it (祝您感冒早日好转, 颈椎病好点了吗) is none.
+#[test]
+fn recovery_wishes_and_questions_are_not_claims() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款颈椎枕睡一周，颈椎病就能好个七七八八",
+            "喝了两周，胃病好得差不多了",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您感冒好了吗？好了再来拍也不迟",
+            "祝您感冒早日好转",
+            "您的颈椎病好点了吗？这款枕头只是普通寝具哦",
+            "希望您的腰疼早点好起来，靠垫的退货已经给您办好了",
+        ],
+    );
+}
+
+/// Round 8: a payment sent to the agent's own account pointed at with 这个 (发给我这个支付宝账号) is
+/// diversion; a refusal and a disowned message are not.
+#[test]
+fn payment_to_the_agents_own_account_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "付款的时候选找人代付，发给我这个支付宝账号就行",
+            "差价直接转到我这个卡上，我给您改价",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "请不要转到我这个账号以外的任何账户，所有款项都走平台",
+            "您说的转到我这个支付宝账号的消息不是我们发的，请不要转账",
+        ],
+    );
+}
