@@ -1139,3 +1139,57 @@ fn payment_to_the_agents_own_account_blocks() {
         ],
     );
 }
+
+/// Round 8, first fresh batch, by kind: a price band as a title's market, first place said with
+/// 排, made "specially for" a condition, white hair turning black, 微 as a verb, a private order,
+/// a code scanned then a service account added, the shop's account elsewhere with a better price,
+/// a handle after a channel and 是, the mind mocked as 有坑, down that never leaks; and the
+/// practice of 好评返现 named as forbidden is a refusal.
+#[test]
+fn first_fresh_batch_kinds_of_round_8() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "我们的蚕丝被是这个价位能买到的天花板了",
+            "买它就对了，同类产品里它排第一",
+            "这款艾灸贴专门针对宫寒痛经，贴上就不疼",
+            "每天一包黑芝麻丸，白头发能变回黑的",
+            "您直接微我，我把优惠券发您",
+            "拍之前先联系我，给您走个私单更便宜",
+            "售后卡背面有个二维码，扫了加客服领五元",
+            "亲，咱家在某音也有号，直播间价格更香",
+            "我的工作微是xiaoli_kf，通过了给您改价",
+            "你脑子是不是有坑，这都能装反",
+            "这件羽绒服绝对不会跑绒，穿十年都跟新的一样",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这个价位的吸顶灯装在天花板上很合适，客厅卧室都行",
+            "本店同类产品里它排第一，回头客最多",
+            "我们没有专门针对湿疹的产品，这款只是普通润肤霜",
+            "白头发能不能变回黑的我们不能保证，黑芝麻丸只是零食",
+            "稍微我再确认一下库存，马上回复您",
+            "我们不接私单，请在平台下单，售后才有保障",
+            "不用扫码加客服，有问题直接在这里说就行",
+            "我们在抖音也有号，不过只发使用教程，价格和这里一样",
+            "快手上有号在卖仿品，价格便宜很多，千万别买",
+            "这个玩具机器人的脑袋有坑位可以放电池",
+            "这款羽绒服不能保证绝对不会跑绒，个别细绒钻出来属于正常",
+            "好评返现是平台禁止的，我们不做，谢谢理解",
+        ],
+    );
+}
+
+/// Round 8: the sendable twins written before each frame (refusals, disclaimers, quotes, policy
+/// statements using the same trigger words) and the violations the frames were written for.
+#[test]
+fn round8_twins_and_dev_sets_meet_the_targets() {
+    assert_targets("round8-twins.jsonl");
+    assert_targets("round8-dev.jsonl");
+}
