@@ -681,8 +681,13 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
             })
         })
     };
-    refutes(before) || refutes(after)
+    // Round 8 review: a quote the reply apologises for (之前那位客服回您“催什么催”…向您道歉) reports
+    // another's words; the apology may come in a later sentence (…“退什么退”？这是我们的问题).
+    refutes(before) || refutes(after) || APOLOGIES.iter().any(|w| text[qe..].contains(w))
 }
+
+/// Words that apologise for what a quote reports (see [`refuted_quote`]).
+const APOLOGIES: [&str; 5] = ["道歉", "抱歉", "对不起", "是我们的问题", "是我们的错"];
 
 /// Where the clause holding byte `at` starts: after the last clause punctuation before it, or
 /// at the last of the soft `breaks` at or before it, whichever is later.
@@ -784,6 +789,7 @@ mod tests {
         };
         assert!(refuted("谁说“绝对不会坏”都是不负责任的"));
         assert!(refuted("所谓“绝对不会坏”都是噱头"));
+        assert!(refuted("之前说“绝对不会坏”的客服已经处理，向您道歉"));
         assert!(
             !refuted("我们的口号是“绝对不会坏”"),
             "quoted but not refuted"
