@@ -386,7 +386,11 @@ impl Matcher {
             hits.retain(|h| !refuted_quote(text, &n.breaks, &n.quotes, h));
         }
         let plain = rules.iter().all(|r| {
-            !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
+            !r.negation
+                && r.near.is_empty()
+                && r.unless.is_empty()
+                && r.warning.is_empty()
+                && r.in_sentence.is_empty()
         });
         if allows.is_empty() && plain {
             return hits;
@@ -399,7 +403,8 @@ impl Matcher {
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
-                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
+                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true))
+                || (!rule.in_sentence.is_empty() && in_sentence(text, h, &rule.in_sentence));
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -626,6 +631,21 @@ fn in_clause(
     }
     let clause = &text[start..end];
     words.iter().any(|w| clause.contains(w.as_str()))
+}
+
+/// Whether one of `words` is in the sentence holding the hit, before or after it.
+fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
+    let start = text[..h.start]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[h.end..]
+        .char_indices()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(text.len(), |(i, _)| h.end + i);
+    let sentence = &text[start..end];
+    words.iter().any(|w| sentence.contains(w.as_str()))
 }
 
 /// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
