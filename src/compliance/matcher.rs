@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 52] = [
+const NOT_NEGATING: [&str; 55] = [
     "要不",
     "不如",
     "不然",
@@ -276,9 +276,14 @@ const NOT_NEGATING: [&str; 52] = [
     "不干胶",
     "不织布",
     // Round 8: the customer's doubt, the condition of an offer (你要是不信可以去…搜), not a denial of it.
-    "不信",
-    "不相信",
-    "不放心",
+    // Review of round 8: only as a condition; a doubt about the private deal itself (您不放心私下转账
+    // 是对的, 不信任何让您扫码付款的人) denies it.
+    "要是不信",
+    "如果不信",
+    "要是不相信",
+    "如果不相信",
+    "要是不放心",
+    "如果不放心",
     // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
     "信不信",
     "是不是",
