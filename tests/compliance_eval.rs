@@ -900,21 +900,24 @@ fn review_withdrawn_for_a_reward_blocks() {
     );
 }
 
-/// Round 8: a refusal said after the channel (微信和QQ我们都不能加) or a third party's ask reported to
-/// warn against it (千万别加) clears the contact rules; a refusal of something else beside a
-/// diversion does not.
+/// Round 8 wrote refusals said after the channel (微信和QQ我们都不能加, 千万别加) and disowned
+/// activities as warnings on the contact and inducement rules. The review of round 8 found that a
+/// warning runs from the hit's clause to the sentence end, so a refusal or a disowning after the
+/// agent's own diversion cleared it (加我微信领红包，之前那个号是不能加的; 扫码加我QQ，不要加他); those
+/// warnings are reverted. A refusal of something else beside a diversion never cleared it.
 #[test]
 fn refusals_after_the_channel_are_not_diversion() {
     use kefu::compliance::Verdict;
     let c = rules();
     expect_all(
         &c,
-        Verdict::Pass,
+        Verdict::Block,
         &[
-            "不好意思，扣扣和微信我们都不能加，这是平台规定，您在这边说就好",
-            "如果快递员让您加他微信领补偿，千万别加，那不是正规流程",
-            "您说的“加V送小样”不是我们店的活动，请以店铺首页为准",
-            "客服的私人微信是不能加的哈，平台只允许在这里沟通",
+            "加我微信领红包，之前那个号是不能加的",
+            "扫码加我QQ，不要加他，他不是店长",
+            "去拼多多搜我们店更便宜，淘宝这个店并非本店主店",
+            "私下转账给我更便宜，那个群里的都不是我们的人",
+            "v信搜kf6688，千万不要加错",
         ],
     );
     expect_all(
@@ -1117,7 +1120,8 @@ fn recovery_wishes_and_questions_are_not_claims() {
 }
 
 /// Round 8: a payment sent to the agent's own account pointed at with 这个 (发给我这个支付宝账号) is
-/// diversion; a refusal and a disowned message are not.
+/// diversion; a refusal is not. Review of round 8: 发 to "this account" is this chat account
+/// (麻烦把订单截图发给我这个账号就行) unless the account is a card or a payment app.
 #[test]
 fn payment_to_the_agents_own_account_blocks() {
     use kefu::compliance::Verdict;
@@ -1135,7 +1139,7 @@ fn payment_to_the_agents_own_account_blocks() {
         Verdict::Pass,
         &[
             "请不要转到我这个账号以外的任何账户，所有款项都走平台",
-            "您说的转到我这个支付宝账号的消息不是我们发的，请不要转账",
+            "麻烦把订单截图发给我这个账号就行，我帮您查",
         ],
     );
 }
@@ -1188,8 +1192,40 @@ fn first_fresh_batch_kinds_of_round_8() {
 
 /// Round 8: the sendable twins written before each frame (refusals, disclaimers, quotes, policy
 /// statements using the same trigger words) and the violations the frames were written for.
+///
+/// Review of round 8: with the refusal and disowning warnings reverted, 11 of the 149 twins
+/// (refusals and impostor warnings said after the channel) block; main flagged 17. A ratchet.
 #[test]
 fn round8_twins_and_dev_sets_meet_the_targets() {
-    assert_targets("round8-twins.jsonl");
     assert_targets("round8-dev.jsonl");
+    let c = rules();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance/round8-twins.jsonl");
+    let report = run_compliance_eval(&c, &path).expect("case file reads");
+    let text = report.render_text();
+    assert!(
+        report.pass_false_positive_rate <= 11.0 / 149.0 + 1e-9,
+        "more round-8 twins flagged than the 11 known refusals\n{text}"
+    );
+}
+
+/// Review of round 8: the reviewer's 92 sendable replies (main flags 5 of them) and 84 violations
+/// written for round 8's kinds, held in both directions. Ratchets: no more sendable replies
+/// flagged, no lower block recall.
+#[test]
+fn review8_files_meet_the_ratchets() {
+    let c = rules();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
+    let pass = run_compliance_eval(&c, &dir.join("review8-pass.jsonl")).expect("case file reads");
+    let text = pass.render_text();
+    assert!(
+        pass.pass_false_positive_rate <= 5.0 / 92.0 + 1e-9,
+        "more than 5 of review8-pass flagged\n{text}"
+    );
+    let viol =
+        run_compliance_eval(&c, &dir.join("review8-violations.jsonl")).expect("case file reads");
+    let text = viol.render_text();
+    assert!(
+        viol.block_recall >= 71.0 / 84.0 - 1e-9,
+        "review8-violations block recall below 71/84\n{text}"
+    );
 }

@@ -782,6 +782,9 @@ mod tests {
         assert!(!negated(t, &[], t.find("去搜").unwrap()));
         let t = "不方便的话也不用加微信";
         assert!(negated(t, &[], t.find("加微信").unwrap()));
+        // Review of round 8: a doubt about the private deal itself denies it.
+        let t = "你不放心私下转账是对的";
+        assert!(negated(t, &[], t.find("私下").unwrap()));
     }
 
     #[test]
@@ -802,6 +805,17 @@ mod tests {
         let warn = vec!["诈骗".to_string()];
         assert!(in_clause(t, &[], &h, &warn, true));
         assert!(!in_clause(t, &[], &h, &warn, false));
+    }
+
+    #[test]
+    fn in_sentence_words_count_before_the_hit_but_not_past_the_sentence() {
+        let words = vec!["快递员".to_string()];
+        let t = "刚才快递员打电话来问,你的电话我已经告诉他了";
+        let at = t.find("你的电话").unwrap();
+        assert!(in_sentence(t, &hit_at(at, "你的电话", true), &words));
+        let t = "快递员说明天到。你的电话我已经告诉他了";
+        let at = t.find("你的电话").unwrap();
+        assert!(!in_sentence(t, &hit_at(at, "你的电话", true), &words));
     }
 
     #[test]
