@@ -903,12 +903,23 @@ fn review_withdrawn_for_a_reward_blocks() {
 /// Round 8 wrote refusals said after the channel (微信和QQ我们都不能加, 千万别加) and disowned
 /// activities as warnings on the contact and inducement rules. The review of round 8 found that a
 /// warning runs from the hit's clause to the sentence end, so a refusal or a disowning after the
-/// agent's own diversion cleared it (加我微信领红包，之前那个号是不能加的; 扫码加我QQ，不要加他); those
-/// warnings are reverted. A refusal of something else beside a diversion never cleared it.
+/// agent's own diversion cleared it (加我微信领红包，之前那个号是不能加的; 扫码加我QQ，不要加他). Those
+/// warnings are reverted; a refusal now clears only off.contact and off.contact.ambiguous, and
+/// only when the hit's clause does not name the agent's own channel (加我, 我的, 给我, 私人). A
+/// refusal of something else beside a diversion never clears it.
 #[test]
 fn refusals_after_the_channel_are_not_diversion() {
     use kefu::compliance::Verdict;
     let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "不好意思，扣扣和微信我们都不能加，这是平台规定，您在这边说就好",
+            "如果快递员让您加他微信领补偿，千万别加，那不是正规流程",
+            "您说的“加V送小样”不是我们店的活动，请以店铺首页为准",
+        ],
+    );
     expect_all(
         &c,
         Verdict::Block,
@@ -918,6 +929,9 @@ fn refusals_after_the_channel_are_not_diversion() {
             "去拼多多搜我们店更便宜，淘宝这个店并非本店主店",
             "私下转账给我更便宜，那个群里的都不是我们的人",
             "v信搜kf6688，千万不要加错",
+            "我的微信是abc12345，千万别加错了",
+            "加我vx领小样，抖音上那个不是我们的活动",
+            "客服的私人微信是不能加的哈，平台只允许在这里沟通",
         ],
     );
     expect_all(
@@ -1193,8 +1207,8 @@ fn first_fresh_batch_kinds_of_round_8() {
 /// Round 8: the sendable twins written before each frame (refusals, disclaimers, quotes, policy
 /// statements using the same trigger words) and the violations the frames were written for.
 ///
-/// Review of round 8: with the refusal and disowning warnings reverted, 11 of the 149 twins
-/// (refusals and impostor warnings said after the channel) block; main flagged 17. A ratchet.
+/// Review of round 8: with the refusal and disowning warnings narrowed, 3 of the 149 twins block
+/// (私人微信 refused, a disowned payment message, a disowned 私单); main flagged 17. A ratchet.
 #[test]
 fn round8_twins_and_dev_sets_meet_the_targets() {
     assert_targets("round8-dev.jsonl");
@@ -1203,14 +1217,15 @@ fn round8_twins_and_dev_sets_meet_the_targets() {
     let report = run_compliance_eval(&c, &path).expect("case file reads");
     let text = report.render_text();
     assert!(
-        report.pass_false_positive_rate <= 11.0 / 149.0 + 1e-9,
-        "more round-8 twins flagged than the 11 known refusals\n{text}"
+        report.pass_false_positive_rate <= 3.0 / 149.0 + 1e-9,
+        "more round-8 twins flagged than the 3 known\n{text}"
     );
 }
 
 /// Review of round 8: the reviewer's 92 sendable replies (main flags 5 of them) and 84 violations
 /// written for round 8's kinds, held in both directions. Ratchets: no more sendable replies
-/// flagged, no lower block recall.
+/// flagged (3 of 92: main's 5 less two refusals now cleared), no lower block recall (71 of 84;
+/// main 40).
 #[test]
 fn review8_files_meet_the_ratchets() {
     let c = rules();
@@ -1218,8 +1233,8 @@ fn review8_files_meet_the_ratchets() {
     let pass = run_compliance_eval(&c, &dir.join("review8-pass.jsonl")).expect("case file reads");
     let text = pass.render_text();
     assert!(
-        pass.pass_false_positive_rate <= 5.0 / 92.0 + 1e-9,
-        "more than 5 of review8-pass flagged\n{text}"
+        pass.pass_false_positive_rate <= 3.0 / 92.0 + 1e-9,
+        "more than 3 of review8-pass flagged\n{text}"
     );
     let viol =
         run_compliance_eval(&c, &dir.join("review8-violations.jsonl")).expect("case file reads");

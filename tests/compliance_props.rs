@@ -137,6 +137,7 @@ mod matcher_equivalence {
             unless: Vec::new(),
             warning: Vec::new(),
             in_sentence: Vec::new(),
+            refusal: Vec::new(),
         }
     }
 

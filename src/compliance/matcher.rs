@@ -396,6 +396,7 @@ impl Matcher {
                 && r.unless.is_empty()
                 && r.warning.is_empty()
                 && r.in_sentence.is_empty()
+                && r.refusal.is_empty()
         });
         if allows.is_empty() && plain {
             return hits;
@@ -409,7 +410,10 @@ impl Matcher {
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
                 || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true))
-                || (!rule.in_sentence.is_empty() && in_sentence(text, h, &rule.in_sentence));
+                || (!rule.in_sentence.is_empty() && in_sentence(text, h, &rule.in_sentence))
+                || (!rule.refusal.is_empty()
+                    && !in_clause(text, breaks, h, &OWN_CHANNEL, false)
+                    && in_clause(text, breaks, h, &rule.refusal, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -610,11 +614,11 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
 /// must not clear a violation beside it.
 /// Without `to_sentence_end` a soft break ends a clause too (the hit's clause starts after the
 /// last one before the hit and ends at the first one after it); a warning reaches across them.
-fn in_clause(
+fn in_clause<W: AsRef<str>>(
     text: &str,
     breaks: &[usize],
     h: &Hit,
-    words: &[String],
+    words: &[W],
     to_sentence_end: bool,
 ) -> bool {
     let stop = if to_sentence_end {
@@ -635,8 +639,23 @@ fn in_clause(
         }
     }
     let clause = &text[start..end];
-    words.iter().any(|w| clause.contains(w.as_str()))
+    words.iter().any(|w| clause.contains(w.as_ref()))
 }
+
+/// Words that name the agent's own channel in a hit's clause: a refusal after them clears
+/// nothing (review of round 8: 加我微信领红包，之前那个号是不能加的).
+const OWN_CHANNEL: [&str; 10] = [
+    "加我",
+    "我的",
+    "给我",
+    "私人",
+    "找我",
+    "联系我",
+    "我这",
+    "搜我",
+    "扫我",
+    "v我",
+];
 
 /// Whether one of `words` is in the sentence holding the hit, before or after it.
 fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
