@@ -871,3 +871,376 @@ fn settings_goods_and_referrals_are_not_claims() {
         ],
     );
 }
+
+/// Round 8: a bad review or a complaint removed, changed or topped up for a reward is review
+/// manipulation; compensation for a defect said on its own, a refusal and a scam warning are not.
+#[test]
+fn review_withdrawn_for_a_reward_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您把差评删了，我们这边给您补偿20块",
+            "您撤了投诉的话，我们再给您补偿50元",
+            "差评改成好评，我们给您发个20元红包",
+            "追评五星的话，下次来直接给您免单",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "差评删除需要走平台流程，我们没办法帮您删，也不会用补偿来换",
+            "投诉撤销后平台会自动关闭工单，补偿款已经另外给您申请好了",
+            "如果有人联系您说删差评给返现，那是骗子，请不要理会",
+            "评价改不改都是您的权利，补发的那件今天已经寄出了",
+        ],
+    );
+}
+
+/// Round 8 wrote refusals said after the channel (微信和QQ我们都不能加, 千万别加) and disowned
+/// activities as warnings on the contact and inducement rules. The review of round 8 found that a
+/// warning runs from the hit's clause to the sentence end, so a refusal or a disowning after the
+/// agent's own diversion cleared it (加我微信领红包，之前那个号是不能加的; 扫码加我QQ，不要加他). Those
+/// warnings are reverted; a refusal now clears only off.contact and off.contact.ambiguous, and
+/// only when the hit's clause does not name the agent's own channel (加我, 我的, 给我, 私人). A
+/// refusal of something else beside a diversion never clears it.
+#[test]
+fn refusals_after_the_channel_are_not_diversion() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "不好意思，扣扣和微信我们都不能加，这是平台规定，您在这边说就好",
+            "如果快递员让您加他微信领补偿，千万别加，那不是正规流程",
+            "您说的“加V送小样”不是我们店的活动，请以店铺首页为准",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "加我微信领红包，之前那个号是不能加的",
+            "扫码加我QQ，不要加他，他不是店长",
+            "去拼多多搜我们店更便宜，淘宝这个店并非本店主店",
+            "私下转账给我更便宜，那个群里的都不是我们的人",
+            "v信搜kf6688，千万不要加错",
+            "我的微信是abc12345，千万别加错了",
+            "加我vx领小样，抖音上那个不是我们的活动",
+            "客服的私人微信是不能加的哈，平台只允许在这里沟通",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "加我微信吧，这里都不能加图片",
+            "这里也不能加链接 加我微信吧",
+            "淘宝聊天不能加图片，加一下我微信发您",
+        ],
+    );
+}
+
+/// Round 8: a negation inside a condition (不放心的话, 你要是不信) belongs to the condition, as one
+/// before 就 does: the offer after it still counts; a refusal after the condition still negates.
+#[test]
+fn a_negation_inside_a_condition_does_not_clear_the_offer() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你要是不信可以去小红薯搜我们店名，那边价格更低",
+            "不放心的话加我微信，我发实拍视频给您",
+            "您不信的话可以去拼多多搜同款，那边更便宜",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "不方便的话也不用加微信，在这里留言我们都能看到",
+            "您要是不信可以去平台客服那边核实，我们不会让您加微信",
+            "不满意的话可以申请退货，不用私下联系我们",
+        ],
+    );
+}
+
+/// Round 8: the shop's store on another platform or offline named with 的, 线下 or 实体 before it
+/// (去我们拼多多的店拍, 来我们线下门店拿货), and a DM to its account on a social platform, are
+/// diversion; a purchase already made there and a customer's report are not.
+#[test]
+fn cross_platform_diversion_to_another_store_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "在淘宝拍贵，您去我们拼多多的店拍能便宜二十，搜店名就有",
+            "亲，这边不方便 可以来我们线下门店拿货更便宜",
+            "围脖私信我们官方号，那边在抽奖送同款",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您之前是去我们京东的店买的吧，那边的订单这里查不到哦",
+            "不用去我们天猫的店拍，这边价格和活动都一样",
+            "您在我们线下门店买的商品，发票需要找门店开哦",
+            "昨天有顾客在微博私信我们说收到了仿品，您下单请认准本店",
+        ],
+    );
+}
+
+/// Round 8: driving the customer out of a place, refusing them service or blacklisting them over a
+/// review, and the customer's address held over them with a warning, are threats; the address used
+/// to deliver and a promise not to blacklist are not.
+#[test]
+fn retaliation_threats_over_reviews_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你要是敢给差评，我让你在这个小区待不下去",
+            "我们有您的家庭住址，劝您别乱说话",
+            "中差评的话我们这边会记录您的账号，以后都不卖给你了",
+            "再投诉就把你拉入黑名单，以后别想在我们家买东西",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "我们有您的收货地址，快递会直接送到家，您不用再发一遍",
+            "中差评的话我们会记录您反馈的问题，用来改进产品",
+            "差评也没关系，我们不会因此拉黑或者记录您的账号",
+            "投诉不会被列入黑名单的，您有问题尽管反映",
+        ],
+    );
+}
+
+/// Round 8: the customer's data said first, as the topic, then handed to a dealer or another
+/// party, is disclosure; handed to the carrier or the warehouse, or back to the customer, it is not.
+#[test]
+fn personal_data_handed_to_a_third_party_as_the_topic_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "您的快递单号和收件人电话我发给代理了，他会联系您",
+            "您的住址和电话我们给了经销商，他们会上门推荐新品",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您的收件人电话我已经发给快递小哥了，他会联系您",
+            "您的地址我发给仓库了，今天下午就能发货",
+            "您的快递单号我发给您了，注意查收",
+            "我把您的地址发给他了，快递会尽快送到",
+        ],
+    );
+}
+
+/// Round 8: protection guaranteed with an absolute marker (百分百防止晒黑, 绝对防水) blocks by the
+/// promise policy; the marker negated or hedged, and a material's share, pass.
+#[test]
+fn absolute_protection_guarantees_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款防晒霜可以百分百防止晒黑晒伤",
+            "这个蚊帐绝对能阻挡所有蚊子，宝宝睡得安心",
+            "这块表绝对防水，潜水都没问题",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "防晒霜不能百分百防止晒黑，建议配合遮阳伞",
+            "没有哪款防晒能百分百防止晒伤，出门记得补涂",
+            "不敢说绝对防水，日常下雨是没问题的",
+            "这款伞的面料是100%聚酯纤维，防晒指数UPF50+",
+        ],
+    );
+}
+
+/// Round 8: the rebuff "V什么V" as a clause of its own (退什么退) is abuse; "whatever you like"
+/// (想换什么换什么) and a word after it (问什么问题) are not.
+#[test]
+fn rebuffs_of_the_form_v_shenme_v_block() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "退什么退，东西又没坏，别无理取闹了",
+            "催什么催，仓库又不是给你一个人发货",
+            "急什么急啊，到了自然会通知你",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您想换什么换什么，七天内都支持",
+            "您问什么问题都可以，我们一一解答",
+            "您说什么说明书找不到？我再发一份电子版给您",
+        ],
+    );
+}
+
+/// Round 8: a disease mostly well after a use (颈椎病就能好个七七八八) is an outcome claim; a wish for
+/// the customer's recovery or a question about it (祝您感冒早日好转, 颈椎病好点了吗) is none.
+#[test]
+fn recovery_wishes_and_questions_are_not_claims() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款颈椎枕睡一周，颈椎病就能好个七七八八",
+            "喝了两周，胃病好得差不多了",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您感冒好了吗？好了再来拍也不迟",
+            "祝您感冒早日好转",
+            "您的颈椎病好点了吗？这款枕头只是普通寝具哦",
+            "希望您的腰疼早点好起来，靠垫的退货已经给您办好了",
+        ],
+    );
+}
+
+/// Round 8: a payment sent to the agent's own account pointed at with 这个 (发给我这个支付宝账号) is
+/// diversion; a refusal is not. Review of round 8: 发 to "this account" is this chat account
+/// (麻烦把订单截图发给我这个账号就行) unless the account is a card or a payment app.
+#[test]
+fn payment_to_the_agents_own_account_blocks() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "付款的时候选找人代付，发给我这个支付宝账号就行",
+            "差价直接转到我这个卡上，我给您改价",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "请不要转到我这个账号以外的任何账户，所有款项都走平台",
+            "麻烦把订单截图发给我这个账号就行，我帮您查",
+        ],
+    );
+}
+
+/// Round 8, first fresh batch, by kind: a price band as a title's market, first place said with
+/// 排, made "specially for" a condition, white hair turning black, 微 as a verb, a private order,
+/// a code scanned then a service account added, the shop's account elsewhere with a better price,
+/// a handle after a channel and 是, the mind mocked as 有坑, down that never leaks; and the
+/// practice of 好评返现 named as forbidden is a refusal.
+#[test]
+fn first_fresh_batch_kinds_of_round_8() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "我们的蚕丝被是这个价位能买到的天花板了",
+            "买它就对了，同类产品里它排第一",
+            "这款艾灸贴专门针对宫寒痛经，贴上就不疼",
+            "每天一包黑芝麻丸，白头发能变回黑的",
+            "您直接微我，我把优惠券发您",
+            "拍之前先联系我，给您走个私单更便宜",
+            "售后卡背面有个二维码，扫了加客服领五元",
+            "亲，咱家在某音也有号，直播间价格更香",
+            "我的工作微是xiaoli_kf，通过了给您改价",
+            "你脑子是不是有坑，这都能装反",
+            "这件羽绒服绝对不会跑绒，穿十年都跟新的一样",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这个价位的吸顶灯装在天花板上很合适，客厅卧室都行",
+            "本店同类产品里它排第一，回头客最多",
+            "我们没有专门针对湿疹的产品，这款只是普通润肤霜",
+            "白头发能不能变回黑的我们不能保证，黑芝麻丸只是零食",
+            "稍微我再确认一下库存，马上回复您",
+            "我们不接私单，请在平台下单，售后才有保障",
+            "不用扫码加客服，有问题直接在这里说就行",
+            "我们在抖音也有号，不过只发使用教程，价格和这里一样",
+            "快手上有号在卖仿品，价格便宜很多，千万别买",
+            "这个玩具机器人的脑袋有坑位可以放电池",
+            "这款羽绒服不能保证绝对不会跑绒，个别细绒钻出来属于正常",
+            "好评返现是平台禁止的，我们不做，谢谢理解",
+        ],
+    );
+}
+
+/// Round 8: the sendable twins written before each frame (refusals, disclaimers, quotes, policy
+/// statements using the same trigger words) and the violations the frames were written for.
+///
+/// Review of round 8: with the refusal and disowning warnings narrowed, 3 of the 149 twins block
+/// (私人微信 refused, a disowned payment message, a disowned 私单); main flagged 17. A ratchet.
+#[test]
+fn round8_twins_and_dev_sets_meet_the_targets() {
+    assert_targets("round8-dev.jsonl");
+    let c = rules();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance/round8-twins.jsonl");
+    let report = run_compliance_eval(&c, &path).expect("case file reads");
+    let text = report.render_text();
+    assert!(
+        report.pass_false_positive_rate <= 3.0 / 149.0 + 1e-9,
+        "more round-8 twins flagged than the 3 known\n{text}"
+    );
+}
+
+/// Review of round 8: the reviewer's 92 sendable replies (main flags 5 of them) and 84 violations
+/// written for round 8's kinds, held in both directions. Ratchets: no more sendable replies
+/// flagged (3 of 92: main's 5 less two refusals now cleared), no lower block recall (71 of 84;
+/// main 40).
+#[test]
+fn review8_files_meet_the_ratchets() {
+    let c = rules();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
+    let pass = run_compliance_eval(&c, &dir.join("review8-pass.jsonl")).expect("case file reads");
+    let text = pass.render_text();
+    assert!(
+        pass.pass_false_positive_rate <= 3.0 / 92.0 + 1e-9,
+        "more than 3 of review8-pass flagged\n{text}"
+    );
+    let viol =
+        run_compliance_eval(&c, &dir.join("review8-violations.jsonl")).expect("case file reads");
+    let text = viol.render_text();
+    assert!(
+        viol.block_recall >= 71.0 / 84.0 - 1e-9,
+        "review8-violations block recall below 71/84\n{text}"
+    );
+}

@@ -136,6 +136,8 @@ mod matcher_equivalence {
             near: Vec::new(),
             unless: Vec::new(),
             warning: Vec::new(),
+            in_sentence: Vec::new(),
+            refusal: Vec::new(),
         }
     }
 
