@@ -136,8 +136,6 @@ mod matcher_equivalence {
             near: Vec::new(),
             unless: Vec::new(),
             warning: Vec::new(),
-            in_sentence: Vec::new(),
-            refusal: Vec::new(),
         }
     }
 

@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 55] = [
+const NOT_NEGATING: [&str; 49] = [
     "要不",
     "不如",
     "不然",
@@ -275,15 +275,6 @@ const NOT_NEGATING: [&str; 55] = [
     "不倒翁",
     "不干胶",
     "不织布",
-    // Round 8: the customer's doubt, the condition of an offer (你要是不信可以去…搜), not a denial of it.
-    // Review of round 8: only as a condition; a doubt about the private deal itself (您不放心私下转账
-    // 是对的, 不信任何让您扫码付款的人) denies it.
-    "要是不信",
-    "如果不信",
-    "要是不相信",
-    "如果不相信",
-    "要是不放心",
-    "如果不放心",
     // A-not-A questions ask, they do not deny (你信不信我把你的地址发到网上).
     "信不信",
     "是不是",
@@ -391,12 +382,7 @@ impl Matcher {
             hits.retain(|h| !refuted_quote(text, &n.breaks, &n.quotes, h));
         }
         let plain = rules.iter().all(|r| {
-            !r.negation
-                && r.near.is_empty()
-                && r.unless.is_empty()
-                && r.warning.is_empty()
-                && r.in_sentence.is_empty()
-                && r.refusal.is_empty()
+            !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
         });
         if allows.is_empty() && plain {
             return hits;
@@ -409,11 +395,7 @@ impl Matcher {
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
-                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true))
-                || (!rule.in_sentence.is_empty() && in_sentence(text, h, &rule.in_sentence))
-                || (!rule.refusal.is_empty()
-                    && !in_clause(text, breaks, h, &OWN_CHANNEL, false)
-                    && in_clause(text, breaks, h, &rule.refusal, true));
+                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
             !allowed && !negation && near_ok && !unless
         });
         hits
@@ -598,10 +580,6 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
     if let Some(i) = before.rfind('就') {
         before = &before[i + '就'.len_utf8()..];
     }
-    // Round 8: so does a negation before 的话 (不放心的话加我微信): the condition ends there.
-    if let Some(i) = before.rfind("的话") {
-        before = &before[i + "的话".len()..];
-    }
     let mut before = before.to_string();
     for w in NOT_NEGATING {
         before = before.replace(w, "_");
@@ -614,11 +592,11 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
 /// must not clear a violation beside it.
 /// Without `to_sentence_end` a soft break ends a clause too (the hit's clause starts after the
 /// last one before the hit and ends at the first one after it); a warning reaches across them.
-fn in_clause<W: AsRef<str>>(
+fn in_clause(
     text: &str,
     breaks: &[usize],
     h: &Hit,
-    words: &[W],
+    words: &[String],
     to_sentence_end: bool,
 ) -> bool {
     let stop = if to_sentence_end {
@@ -639,37 +617,7 @@ fn in_clause<W: AsRef<str>>(
         }
     }
     let clause = &text[start..end];
-    words.iter().any(|w| clause.contains(w.as_ref()))
-}
-
-/// Words that name the agent's own channel in a hit's clause: a refusal after them clears
-/// nothing (review of round 8: 加我微信领红包，之前那个号是不能加的).
-const OWN_CHANNEL: [&str; 10] = [
-    "加我",
-    "我的",
-    "给我",
-    "私人",
-    "找我",
-    "联系我",
-    "我这",
-    "搜我",
-    "扫我",
-    "v我",
-];
-
-/// Whether one of `words` is in the sentence holding the hit, before or after it.
-fn in_sentence(text: &str, h: &Hit, words: &[String]) -> bool {
-    let start = text[..h.start]
-        .char_indices()
-        .rev()
-        .find(|&(_, c)| is_sentence_end(c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = text[h.end..]
-        .char_indices()
-        .find(|&(_, c)| is_sentence_end(c))
-        .map_or(text.len(), |(i, _)| h.end + i);
-    let sentence = &text[start..end];
-    words.iter().any(|w| sentence.contains(w.as_str()))
+    words.iter().any(|w| clause.contains(w.as_str()))
 }
 
 /// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
@@ -725,13 +673,8 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
             })
         })
     };
-    // Round 8 review: a quote the reply apologises for (之前那位客服回您“催什么催”…向您道歉) reports
-    // another's words; the apology may come in a later sentence (…“退什么退”？这是我们的问题).
-    refutes(before) || refutes(after) || APOLOGIES.iter().any(|w| text[qe..].contains(w))
+    refutes(before) || refutes(after)
 }
-
-/// Words that apologise for what a quote reports (see [`refuted_quote`]).
-const APOLOGIES: [&str; 5] = ["道歉", "抱歉", "对不起", "是我们的问题", "是我们的错"];
 
 /// Where the clause holding byte `at` starts: after the last clause punctuation before it, or
 /// at the last of the soft `breaks` at or before it, whichever is later.
@@ -794,16 +737,6 @@ mod tests {
         assert!(!negated(t, &[], t.find("把你").unwrap()));
         let t = "我们不会把你拉黑";
         assert!(negated(t, &[], t.find("把你").unwrap()));
-        // Round 8: so does one before 的话, and the customer's doubt is no denial.
-        let t = "不放心的话加我微信";
-        assert!(!negated(t, &[], t.find("加我").unwrap()));
-        let t = "你要是不信可以去搜";
-        assert!(!negated(t, &[], t.find("去搜").unwrap()));
-        let t = "不方便的话也不用加微信";
-        assert!(negated(t, &[], t.find("加微信").unwrap()));
-        // Review of round 8: a doubt about the private deal itself denies it.
-        let t = "你不放心私下转账是对的";
-        assert!(negated(t, &[], t.find("私下").unwrap()));
     }
 
     #[test]
@@ -827,17 +760,6 @@ mod tests {
     }
 
     #[test]
-    fn in_sentence_words_count_before_the_hit_but_not_past_the_sentence() {
-        let words = vec!["快递员".to_string()];
-        let t = "刚才快递员打电话来问,你的电话我已经告诉他了";
-        let at = t.find("你的电话").unwrap();
-        assert!(in_sentence(t, &hit_at(at, "你的电话", true), &words));
-        let t = "快递员说明天到。你的电话我已经告诉他了";
-        let at = t.find("你的电话").unwrap();
-        assert!(!in_sentence(t, &hit_at(at, "你的电话", true), &words));
-    }
-
-    #[test]
     fn a_refuted_quote_is_mentioned_not_made() {
         let refuted = |s: &str| {
             let n = crate::compliance::normalize::normalize(s);
@@ -847,7 +769,6 @@ mod tests {
         };
         assert!(refuted("谁说“绝对不会坏”都是不负责任的"));
         assert!(refuted("所谓“绝对不会坏”都是噱头"));
-        assert!(refuted("之前说“绝对不会坏”的客服已经处理，向您道歉"));
         assert!(
             !refuted("我们的口号是“绝对不会坏”"),
             "quoted but not refuted"

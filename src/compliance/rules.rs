@@ -78,16 +78,6 @@ struct RuleDef {
     /// a fraud warning follows what it warns about (让您加微信领补偿，请提高警惕，这可能是诈骗).
     #[serde(default)]
     warning: Vec<String>,
-    /// The hit is dropped when one of these words is anywhere in its sentence, before the hit
-    /// too (the carrier a datum went to, named first: 快递员打电话来问，您的电话我告诉他了).
-    #[serde(default)]
-    in_sentence: Vec<String>,
-    /// The hit is dropped when one of these words is in its clause or later in the sentence, as a
-    /// warning is, unless the hit's clause names the agent's own channel (加我, 我的, 给我, 私人):
-    /// a refusal said after the channel (微信和QQ我们都不能加哦) is no diversion, but one after the
-    /// agent's own (加我微信领红包，之前那个号是不能加的) clears nothing.
-    #[serde(default)]
-    refusal: Vec<String>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -158,10 +148,6 @@ pub struct Rule {
     pub unless: Vec<String>,
     /// Normalized `warning` words.
     pub warning: Vec<String>,
-    /// Normalized `in_sentence` words.
-    pub in_sentence: Vec<String>,
-    /// Normalized `refusal` words.
-    pub refusal: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -556,8 +542,6 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 near: normalized_words(&def.near),
                 unless: normalized_words(&def.unless),
                 warning: normalized_words(&def.warning),
-                in_sentence: normalized_words(&def.in_sentence),
-                refusal: normalized_words(&def.refusal),
             });
         }
         for def in parsed.pii {
