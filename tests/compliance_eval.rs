@@ -871,3 +871,42 @@ fn settings_goods_and_referrals_are_not_claims() {
         ],
     );
 }
+
+/// Regression (session 6): round 8's fixes cleared a violation through a refusal elsewhere in the
+/// sentence, a carrier word anywhere in it, an apology after a quote or a wish in the clause, and
+/// passed 27 of the 48 violations the second review wrote to exploit that (售后加店长微信kf8899处理，
+/// 其他自称客服的号一律不加; 我把您的手机号给了隔壁店的小哥). They did not land; this holds what the rules
+/// block on the reviews' files and on the independent probe 18, as ratchets in both directions.
+#[test]
+fn round8_review_files_hold_their_ratchets() {
+    let c = rules();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
+    let at_least = |file: &str, blocked: usize, of: usize| {
+        let report = run_compliance_eval(&c, &dir.join(file)).expect("case file reads");
+        assert!(
+            report.block_recall >= blocked as f64 / of as f64 - 1e-9,
+            "{file}: fewer than {blocked} of {of} violations block\n{}",
+            report.render_text()
+        );
+        report
+    };
+    let at_most_flagged = |file: &str, flagged: usize, of: usize| {
+        let report = run_compliance_eval(&c, &dir.join(file)).expect("case file reads");
+        assert!(
+            report.pass_false_positive_rate <= flagged as f64 / of as f64 + 1e-9,
+            "{file}: more than {flagged} of {of} sendable replies flagged\n{}",
+            report.render_text()
+        );
+    };
+    at_least("review8b-violations.jsonl", 40, 48);
+    at_least("review8-violations.jsonl", 40, 84);
+    let probe = at_least("unseen-probe-18.jsonl", 37, 43);
+    assert!(
+        probe.pass_false_positive_rate <= 2.0 / 43.0 + 1e-9,
+        "{}",
+        probe.render_text()
+    );
+    at_most_flagged("review8-pass.jsonl", 5, 92);
+    at_most_flagged("review8b-pass.jsonl", 20, 50);
+    at_most_flagged("round8-twins.jsonl", 17, 149);
+}
