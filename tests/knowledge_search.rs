@@ -30,6 +30,15 @@ fn ask(text: &str) -> SearchRequest {
     }
 }
 
+/// Searches as the evaluation sets ask: on 2026-11-23, the day they were written.
+fn on_the_sets_day(kb: &KnowledgeBase, q: &str) -> SearchResponse {
+    kb.search(&SearchRequest {
+        date: Some(day("2026-11-23")),
+        ..ask(q)
+    })
+    .unwrap()
+}
+
 fn ids(r: &SearchResponse) -> Vec<&str> {
     r.hits.iter().map(|h| h.id.as_str()).collect()
 }
@@ -370,12 +379,7 @@ fn weather_and_off_topic_questions_are_no_answer() {
         "你们卖冰箱吗",
         "股票现在能买吗",
     ] {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
+        let r = on_the_sets_day(&kb, q);
         assert!(r.no_answer, "{q} should be no_answer, got {:?}", ids(&r));
     }
 }
@@ -388,12 +392,7 @@ fn colloquial_answerable_questions_are_still_answered() {
         ("东西坏了咋整 还在保修不", "policies/warranty"),
         ("拆开了还能七天无理由退不", "policies/returns"),
     ] {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
+        let r = on_the_sets_day(&kb, q);
         assert!(!r.no_answer, "{q} should be answered: {:?}", ids(&r));
         assert!(
             r.hits.iter().take(5).any(|h| h.doc_id == want),
@@ -710,12 +709,7 @@ fn category_words_and_place_names_reach_a_shop_kefu_was_not_tuned_on() {
         ("开衫穿了没几天 胳肢窝那全是小疙瘩", "quality-aftersale#3"),
         ("新买的外套一股味儿 熏死了", "faq-11"),
     ] {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
+        let r = on_the_sets_day(&kb, q);
         assert_eq!(ids(&r).first(), Some(&want), "{q}: {:?}", ids(&r));
         assert!(!r.no_answer, "{q} should be answered: {:?}", ids(&r));
     }
@@ -735,12 +729,7 @@ fn category_words_and_place_names_reach_a_shop_kefu_was_not_tuned_on() {
 fn a_city_name_alone_does_not_anchor_an_off_topic_question() {
     let (kb, _) = KnowledgeBase::open(&demo()).unwrap();
     for q in ["明天杭州下雨不", "洗衣机有货吗 滚筒的"] {
-        let r = kb
-            .search(&SearchRequest {
-                date: Some(day("2026-11-23")),
-                ..ask(q)
-            })
-            .unwrap();
+        let r = on_the_sets_day(&kb, q);
         assert!(r.no_answer, "{q} should be no_answer, got {:?}", ids(&r));
     }
 }
