@@ -336,7 +336,8 @@ async fn index(dir: PathBuf) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The no-answer signals of each of the first hits no-answer detection reads.
+/// The no-answer signals of each hit no-answer detection reads: the first `no_answer_depth`
+/// (at least one).
 fn print_explain(
     kb: &KnowledgeBase,
     req: &SearchRequest,
@@ -345,21 +346,18 @@ fn print_explain(
 ) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let depth = kb
-        .options()
-        .no_answer_depth
-        .clamp(1, found.hits.len().max(1));
-    for i in 0..depth.min(found.hits.len()) {
+    let depth = kb.options().no_answer_depth.max(1);
+    for (i, hit) in found.hits.iter().enumerate().take(depth) {
         let s = kb.no_answer_signals(req, &found.hits[i..]);
         if json {
-            let line = serde_json::json!({"kind": "explain", "hit": found.hits[i].id, "no_answer": found.no_answer, "signals": s});
+            let line = serde_json::json!({"kind": "explain", "hit": hit.id, "no_answer": found.no_answer, "signals": s});
             let _ = writeln!(out, "{line}");
             continue;
         }
         let _ = writeln!(
             out,
             "explain {}: coverage {:.2}, informative {:.2}, unknown {:.2}, anchored {}",
-            found.hits[i].id, s.coverage, s.informative_coverage, s.unknown_share, s.anchored
+            hit.id, s.coverage, s.informative_coverage, s.unknown_share, s.anchored
         );
         for c in &s.concepts {
             let _ = writeln!(
