@@ -435,6 +435,88 @@ fn a_classifier_threshold_that_is_not_finite_is_rejected_with_its_line() {
     }
 }
 
+const WARN_RULE: &str = r#"
+[[rule]]
+id = "t.soon"
+category = "false_promise"
+severity = "warn"
+terms = ["马上"]
+message = "soon"
+"#;
+
+/// The model blocks where it is sure enough, even a sentence a rule only warned about; below
+/// the block threshold a warned sentence keeps the rule's warning alone.
+#[test]
+fn classifier_blocks_above_its_block_threshold_even_where_a_rule_warned() {
+    // Replies reviewers only warn about teach the block model nothing to block.
+    let cases = format!(
+        "{CASES}{}",
+        r#"{"text": "马上下单马上涨价", "expect": "warn", "category": "false_promise"}
+{"text": "马上拍马上涨价哦", "expect": "warn", "category": "false_promise"}
+"#
+    );
+    let load = |block: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = CLASSIFIER.replace(
+            "threshold = 0.0",
+            &format!("threshold = 0.0\nblock_threshold = {block}"),
+        );
+        write(dir.path(), "a.toml", &format!("{rules}{WARN_RULE}"));
+        write(dir.path(), "cases.jsonl", &cases);
+        Compliance::load(dir.path()).expect("rules with a block threshold load")
+    };
+    let text = "喝了马上头痛就好了";
+
+    let sure = load("0.0");
+    let r = sure.check(text, &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Block, "{:?}", r.findings);
+    let model = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "t.model")
+        .expect("a model finding");
+    assert_eq!(model.severity, Severity::Block);
+    assert_eq!(model.category, "medical_claims");
+    assert!(r.findings.iter().any(|f| f.rule == "t.soon"));
+    // Sendable text stays sendable at any threshold.
+    assert_eq!(verdict(&sure, "您的包裹已经发出了"), Verdict::Pass);
+    // Regression: the block model learned "flagged", so 今天下单是最后机会 (a warn case) was
+    // blocked; it learns "block" against everything else now.
+    let r = sure.check("马上下单马上涨价", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Warn, "{:?}", r.findings);
+
+    let unsure = load("1000.0");
+    let r = unsure.check(text, &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Warn, "{:?}", r.findings);
+    assert!(
+        r.findings.iter().all(|f| f.rule != "t.model"),
+        "{:?}",
+        r.findings
+    );
+    // Where no rule spoke, the model still warns below its block threshold.
+    let r = unsure.check("喝了以后头痛就好了", &Grounding::default());
+    assert_eq!(r.verdict, Verdict::Warn, "{:?}", r.findings);
+    assert_eq!(r.findings[0].rule, "t.model");
+}
+
+#[test]
+fn a_block_threshold_below_the_threshold_is_rejected_with_its_line() {
+    for bad in ["-1.0", "nan"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = CLASSIFIER.replace(
+            "threshold = 0.0",
+            &format!("threshold = 0.0\nblock_threshold = {bad}"),
+        );
+        write(dir.path(), "a.toml", &rules);
+        write(dir.path(), "cases.jsonl", CASES);
+        let err = Compliance::load(dir.path())
+            .err()
+            .expect("a block threshold below the threshold is rejected");
+        assert!(err.to_string().starts_with("a.toml:14:"), "{bad}: {err}");
+        assert!(err.to_string().contains("block_threshold"), "{bad}: {err}");
+    }
+}
+
 /// A class that expands to nothing would match everywhere.
 #[test]
 fn an_empty_word_class_is_rejected_with_its_file_and_line() {

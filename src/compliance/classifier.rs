@@ -2,10 +2,12 @@
 //!
 //! Naive Bayes over the character 1–3-grams of the normalized text (each gram counted once per
 //! text, add-half smoothing), trained from JSONL case files when the rules load, so the model is
-//! data the compliance officers own like the rules. It only speaks where the rules are silent: a
+//! data the compliance officers own like the rules. It speaks where the rules are silent: a
 //! sentence without a rule finding whose log-odds of "not pass" reach the threshold becomes one
 //! finding at the configured severity (warn by default: a person decides), with the category
-//! the labeled cases make most likely.
+//! the labeled cases make most likely. Where it is much surer (`block_threshold`), it blocks,
+//! also a sentence a rule only warned about: rules catch listed words, and unseen violations in
+//! open language (你烦不烦啊, 保证用十年都不会坏) are what they miss.
 
 use std::collections::{HashMap, HashSet};
 

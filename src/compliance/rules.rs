@@ -17,6 +17,7 @@ use super::classifier::{Classifier, Example};
 use super::matcher::Matcher;
 use super::normalize::normalize;
 use super::pii::PiiKind;
+use super::Verdict;
 use super::{RulesError, Severity, Text};
 
 /// The categories a finding may carry (design.md "Compliance findings").
@@ -118,6 +119,10 @@ struct ClassifierDef {
     train_files: Vec<Spanned<String>>,
     /// Log-odds a sentence must reach to be flagged.
     threshold: Spanned<f32>,
+    /// Log-odds at which the finding blocks, even where a rule only warned. At least
+    /// `threshold`; absent, the model never blocks.
+    #[serde(default)]
+    block_threshold: Option<Spanned<f32>>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -131,6 +136,9 @@ pub struct ClassifierRule {
     pub message: Text,
     pub suggestion: Option<Text>,
     pub model: Classifier,
+    /// With `block_threshold`: the same cases learned as "block" against everything else (a
+    /// `warn` case counts as sendable here), so what reviewers only warn about is not blocked.
+    pub block: Option<Classifier>,
 }
 
 /// One compiled term/regex rule.
@@ -630,18 +638,55 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                     format!("[classifier] threshold {threshold} is not a finite number"),
                 ));
             }
+            let block_threshold = match &c.block_threshold {
+                None => None,
+                Some(b) => {
+                    let v = *b.get_ref();
+                    if !v.is_finite() || v < threshold {
+                        return Err(invalid(
+                            file,
+                            src,
+                            b.span().start,
+                            format!(
+                                "[classifier] block_threshold {v} must be a finite number no lower than threshold {threshold}"
+                            ),
+                        ));
+                    }
+                    Some(v)
+                }
+            };
             let mut examples = Vec::new();
             for f in &c.train_files {
                 examples.extend(read_cases(dir, f, file, src, &mut hashed)?);
             }
             let model = Classifier::train(&examples, threshold)
                 .map_err(|e| invalid(file, src, at, format!("[classifier] {e}")))?;
+            let block = match block_threshold {
+                None => None,
+                Some(b) => {
+                    let relabelled: Vec<_> = examples
+                        .iter()
+                        .map(|(t, v, c)| {
+                            let v = if *v == Verdict::Warn {
+                                Verdict::Pass
+                            } else {
+                                *v
+                            };
+                            (t.clone(), v, *c)
+                        })
+                        .collect();
+                    Some(Classifier::train(&relabelled, b).map_err(|e| {
+                        invalid(file, src, at, format!("[classifier] block model: {e}"))
+                    })?)
+                }
+            };
             classifier = Some(ClassifierRule {
                 id: c.id.into(),
                 severity: severity(&c.severity, file, src)?,
                 message: c.message.into(),
                 suggestion: c.suggestion.map(Text::from),
                 model,
+                block,
             });
         }
     }

@@ -135,7 +135,8 @@ pub(crate) fn check(set: &RuleSet, text: &str, g: &Grounding) -> CheckResult {
     }
 }
 
-/// Sentences of the normalized text without a warn or block finding that the classifier flags.
+/// Sentences of the normalized text the classifier flags: those without a warn or block finding
+/// at its threshold, and those without a block finding at its block threshold.
 /// `raws` are sorted by start.
 fn classify(set: &RuleSet, n: &Normalized, raws: &[Raw], rank: u32) -> Vec<Raw> {
     let Some(c) = &set.classifier else {
@@ -166,19 +167,35 @@ fn classify(set: &RuleSet, n: &Normalized, raws: &[Raw], rank: u32) -> Vec<Raw> 
         let flagged = raws[next..]
             .iter()
             .take_while(|r| r.start < oe)
-            .any(|r| r.end > os && r.severity >= Severity::Warn);
-        if flagged {
+            .filter(|r| r.end > os)
+            .map(|r| r.severity)
+            .max();
+        if flagged == Some(Severity::Block) {
             continue;
         }
-        if let Some((_, category)) = c.model.judge(&text[s..e]) {
-            out.push(Raw {
-                start: os,
-                end: oe,
-                source: Source::Model(idx(category)),
-                severity: c.severity,
-                rank,
+        let sentence = &text[s..e];
+        // Where a rule already warned, the model adds something only when it is sure enough
+        // to block.
+        let judged = c
+            .block
+            .as_ref()
+            .and_then(|b| b.judge(sentence))
+            .map(|(_, k)| (k, Severity::Block))
+            .or_else(|| {
+                (flagged < Some(Severity::Warn))
+                    .then(|| c.model.judge(sentence).map(|(_, k)| (k, c.severity)))
+                    .flatten()
             });
-        }
+        let Some((category, severity)) = judged else {
+            continue;
+        };
+        out.push(Raw {
+            start: os,
+            end: oe,
+            source: Source::Model(idx(category)),
+            severity,
+            rank,
+        });
     }
     out
 }
