@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Write the classifier's training file (rules/classifier/replies.jsonl) from the labelled case
+files in eval/compliance: every file except the held-out split, each text once (the first
+label wins; texts labelled differently in two files are reported), cases with `sources`
+(grounding of numbers, the grounding check's business) left out.
+Usage: python3 eval/compliance/tools/training_set.py > rules/classifier/replies.jsonl"""
+import glob, json, os, sys
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+HELD_OUT = "heldout.jsonl"
+# The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
+# otherwise ("none" on pass cases, review_manipulation) trains without one.
+CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data",
+              "false_promise", "pressure_or_disrespect", "unsupported_claim"}
+
+print("# Labeled replies the classifier ([classifier] in classifier.toml) trains on, in the evaluation format.")
+print("# Written by eval/compliance/tools/training_set.py from every case file in eval/compliance except the")
+print("# held-out split; cases with `sources` (grounding of numbers) are left out. Add reviewed cases to a")
+print("# case file there and rerun the script.")
+seen, n, conflicts = {}, 0, 0
+for path in sorted(glob.glob(os.path.join(ROOT, "*.jsonl"))):
+    name = os.path.basename(path)
+    if name == HELD_OUT:
+        continue
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            c = json.loads(line)
+            if "sources" in c:
+                continue
+            text, expect = c["text"], c["expect"]
+            if text in seen:
+                if seen[text] != expect:
+                    conflicts += 1
+                    print(f"{name}: {text!r} is {expect} here, {seen[text]} earlier", file=sys.stderr)
+                continue
+            seen[text] = expect
+            out = {"text": text, "expect": expect}
+            if c.get("category") in CATEGORIES:
+                out["category"] = c["category"]
+            print(json.dumps(out, ensure_ascii=False))
+            n += 1
+print(f"{n} cases, {conflicts} conflicting labels", file=sys.stderr)
