@@ -910,3 +910,36 @@ fn round8_review_files_hold_their_ratchets() {
     at_most_flagged("review8b-pass.jsonl", 20, 50);
     at_most_flagged("round8-twins.jsonl", 17, 149);
 }
+
+fn texts(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("case file reads")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("case line parses");
+            v["text"].as_str().expect("case has text").to_string()
+        })
+        .collect()
+}
+
+/// The held-out split is how the classifier's effect is read: since it trains on every other
+/// case file (`eval/compliance/tools/training_set.py`), not one held-out text may be in its
+/// training file.
+#[test]
+fn the_classifier_never_trains_on_the_held_out_split() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let training: std::collections::HashSet<String> =
+        texts(&root.join("rules/classifier/replies.jsonl"))
+            .into_iter()
+            .collect();
+    assert!(training.len() > 2000, "{} training texts", training.len());
+    let leaked: Vec<String> = texts(&root.join("eval/compliance/heldout.jsonl"))
+        .into_iter()
+        .filter(|t| training.contains(t))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "held-out texts in the training file: {leaked:?}"
+    );
+}
