@@ -21,9 +21,14 @@ pub struct BundleError {
     source: std::io::Error,
 }
 
-/// Points every default folder that is missing at its bundled copy, writing the copy first if
-/// needed. Returns one line per folder it replaced, for the operator.
-pub fn use_where_missing(config: &mut Config) -> Result<Vec<String>, BundleError> {
+/// Every folder kefu bundles.
+pub const FOLDERS: &[&str] = &["knowledge", "prompts", "rules"];
+
+/// Points each of `needed` (names in [`FOLDERS`]) that is a missing default at its bundled copy,
+/// writing the copy first if needed. Returns one line per folder it replaced, for the operator.
+/// Only the folders a command reads: `kefu check` run anywhere should not leave a demo shop
+/// behind.
+pub fn use_where_missing(config: &mut Config, needed: &[&str]) -> Result<Vec<String>, BundleError> {
     let root = config.storage.data_dir.join("bundled");
     let mut notices = Vec::new();
     for (folder, dir) in [
@@ -31,7 +36,7 @@ pub fn use_where_missing(config: &mut Config) -> Result<Vec<String>, BundleError
         ("prompts", &mut config.prompts.dir),
         ("rules", &mut config.rules.dir),
     ] {
-        if dir.as_path() != Path::new(folder) || dir.exists() {
+        if !needed.contains(&folder) || dir.as_path() != Path::new(folder) || dir.exists() {
             continue;
         }
         let target = root.join(folder);
@@ -100,7 +105,7 @@ mod tests {
         config.storage.data_dir = tmp.path().join("data");
         config.knowledge.dir = tmp.path().join("my-shop");
         let before = config.knowledge.dir.clone();
-        let notices = use_where_missing(&mut config).unwrap();
+        let notices = use_where_missing(&mut config, FOLDERS).unwrap();
         assert_eq!(config.knowledge.dir, before);
         // The test runs in the package root, where prompts/ and rules/ exist.
         assert_eq!(config.prompts.dir, PathBuf::from("prompts"));

@@ -197,17 +197,40 @@ impl Failure {
 
 type Outcome = Result<ExitCode, Failure>;
 
+impl Command {
+    /// The bundled folders this command reads when they are missing (see [`crate::bundled`]).
+    fn folders(&self) -> &'static [&'static str] {
+        let knowledge = |k: &KnowledgeArg| -> &'static [&'static str] {
+            if k.knowledge.is_some() {
+                &[]
+            } else {
+                &["knowledge"]
+            }
+        };
+        match self {
+            Command::Serve { .. } | Command::Suggest { .. } => crate::bundled::FOLDERS,
+            Command::Faq(f) => f.folders(),
+            Command::Index(k) | Command::Search { knowledge: k, .. } => knowledge(k),
+            Command::Eval(EvalCommand::Retrieval { knowledge: k, .. }) => knowledge(k),
+            Command::Check { .. } | Command::Eval(EvalCommand::Compliance { .. }) => &["rules"],
+            Command::Token(_) | Command::Audit(_) => &[],
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match Config::load(cli.config.as_deref()) {
-        Ok(mut config) => match crate::bundled::use_where_missing(&mut config) {
-            Ok(notices) => {
-                for n in notices {
-                    eprintln!("kefu: {n}");
+        Ok(mut config) => {
+            match crate::bundled::use_where_missing(&mut config, cli.command.folders()) {
+                Ok(notices) => {
+                    for n in notices {
+                        eprintln!("kefu: {n}");
+                    }
+                    dispatch(config, cli.command).await
                 }
-                dispatch(config, cli.command).await
+                Err(e) => Err(Failure::failed(e)),
             }
-            Err(e) => Err(Failure::failed(e)),
-        },
+        }
         Err(e) => Err(Failure::input(e)),
     };
     match result {

@@ -73,3 +73,24 @@ fn a_present_folder_wins_over_the_bundle() {
     assert!(stdout.contains("shop.only"), "{out:?}");
     assert!(!dir.path().join("data/bundled/rules").exists());
 }
+
+/// Regression: every command wrote all three bundled folders into the working directory, so
+/// `kefu check` run anywhere left a demo shop and the prompts behind. Each writes what it reads.
+#[test]
+fn a_command_writes_only_the_bundled_folders_it_reads() {
+    for (args, wanted) in [
+        (vec!["check", "您好"], "rules"),
+        (vec!["search", "发货", "-k", "1"], "knowledge"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = kefu(dir.path()).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for folder in ["knowledge", "prompts", "rules"] {
+            let written = dir.path().join("data/bundled").join(folder).exists();
+            let noticed = stderr.contains(&format!("no `{folder}` folder here"));
+            assert_eq!(written, folder == wanted, "{args:?} {folder}: {stderr}");
+            assert_eq!(noticed, folder == wanted, "{args:?} {folder}: {stderr}");
+        }
+    }
+}

@@ -56,6 +56,17 @@ pub enum FaqCommand {
     },
 }
 
+impl FaqCommand {
+    /// The bundled folders this command reads when they are missing: generating runs the
+    /// suggest pipeline; status and export read the store only.
+    pub fn folders(&self) -> &'static [&'static str] {
+        match self {
+            FaqCommand::Generate { .. } => crate::bundled::FOLDERS,
+            FaqCommand::Status { .. } | FaqCommand::Export { .. } => &[],
+        }
+    }
+}
+
 /// Runs one `kefu faq` command; `Err((code, message))` is printed by the caller.
 pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, String)> {
     let (app, _report) = App::build(config).await.map_err(|e| (2, e.to_string()))?;
