@@ -399,17 +399,19 @@ fn print_explain(
 fn print_search(found: &crate::knowledge::SearchResponse, json: bool) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    const NO_ANSWER: &str = "no relevant knowledge: a person must answer this one";
     if json {
+        // stdout stays one hit a line, as scripts read it; the call goes to stderr.
+        if found.no_answer {
+            eprintln!("kefu: {NO_ANSWER}");
+        }
         for hit in &found.hits {
             let _ = writeln!(out, "{}", serde_json::to_string(hit).unwrap_or_default());
         }
         return;
     }
     if found.no_answer {
-        let _ = writeln!(
-            out,
-            "(no relevant knowledge: a person must answer this one)"
-        );
+        let _ = writeln!(out, "({NO_ANSWER})");
     }
     for (i, hit) in found.hits.iter().enumerate() {
         let expired = if hit.expired { " [已结束]" } else { "" };

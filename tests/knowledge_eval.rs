@@ -231,3 +231,31 @@ fn cli_search_explains_the_no_answer_call() {
         assert_eq!(e["signals"]["anchored"], false, "{e}");
     }
 }
+
+/// Regression: `kefu search --json` printed hits only, so a script could not tell a no-answer
+/// call from an answer. stdout keeps one hit a line; the call is said on stderr.
+#[test]
+fn cli_search_json_says_a_no_answer_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |q: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .current_dir(dir.path())
+            .args(["search", q, "--json", "--date", "2026-11-24"])
+            .arg("--knowledge")
+            .arg(fixtures())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let hits = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .count();
+        (hits, String::from_utf8(out.stderr).unwrap())
+    };
+    let (hits, stderr) = run("退货运费谁出");
+    assert!(hits > 0);
+    assert!(!stderr.contains("no relevant knowledge"), "{stderr}");
+    let (_, stderr) = run("今天天气怎么样");
+    assert!(stderr.contains("no relevant knowledge"), "{stderr}");
+}
