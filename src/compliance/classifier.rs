@@ -107,6 +107,11 @@ pub fn grams(text: &str) -> Vec<u64> {
     out
 }
 
+/// The grams a model judges a sentence by, or `None` for a sentence too short to judge.
+pub fn sentence_grams(sentence: &str) -> Option<Vec<u64>> {
+    (sentence.chars().count() >= MIN_CHARS).then(|| grams(sentence))
+}
+
 impl Classifier {
     /// Trains on normalized example texts; categories are indices of [`CATEGORIES`]. Fails
     /// without at least one `pass` and one flagged example, with an index out of range, or
@@ -214,10 +219,13 @@ impl Classifier {
     /// The score and, when it reaches the threshold, the index in [`CATEGORIES`] of the most
     /// likely category among the labeled cases.
     pub fn judge(&self, sentence: &str) -> Option<(f32, usize)> {
-        if sentence.chars().count() < MIN_CHARS {
-            return None;
-        }
-        let known: Vec<(f32, u32)> = grams(sentence)
+        self.judge_grams(&sentence_grams(sentence)?)
+    }
+
+    /// [`Classifier::judge`] on grams from [`sentence_grams`], so that two models judging one
+    /// sentence read it once.
+    pub fn judge_grams(&self, grams: &[u64]) -> Option<(f32, usize)> {
+        let known: Vec<(f32, u32)> = grams
             .iter()
             .filter_map(|g| self.grams.get(g).copied())
             .collect();

@@ -665,14 +665,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 None => None,
                 Some(b) => {
                     let relabelled: Vec<_> = examples
-                        .iter()
-                        .map(|(t, v, c)| {
-                            let v = if *v == Verdict::Warn {
-                                Verdict::Pass
-                            } else {
-                                *v
-                            };
-                            (t.clone(), v, *c)
+                        .into_iter()
+                        .map(|(t, v, c)| match v {
+                            Verdict::Warn => (t, Verdict::Pass, c),
+                            _ => (t, v, c),
                         })
                         .collect();
                     Some(Classifier::train(&relabelled, b).map_err(|e| {

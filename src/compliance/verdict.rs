@@ -5,6 +5,7 @@
 
 use std::cmp::Reverse;
 
+use super::classifier::sentence_grams;
 use super::grounding;
 use super::matcher::is_sentence_end;
 use super::normalize::Normalized;
@@ -173,17 +174,19 @@ fn classify(set: &RuleSet, n: &Normalized, raws: &[Raw], rank: u32) -> Vec<Raw> 
         if flagged == Some(Severity::Block) {
             continue;
         }
-        let sentence = &text[s..e];
+        let Some(grams) = sentence_grams(&text[s..e]) else {
+            continue;
+        };
         // Where a rule already warned, the model adds something only when it is sure enough
         // to block.
         let judged = c
             .block
             .as_ref()
-            .and_then(|b| b.judge(sentence))
+            .and_then(|b| b.judge_grams(&grams))
             .map(|(_, k)| (k, Severity::Block))
             .or_else(|| {
                 (flagged < Some(Severity::Warn))
-                    .then(|| c.model.judge(sentence).map(|(_, k)| (k, c.severity)))
+                    .then(|| c.model.judge_grams(&grams).map(|(_, k)| (k, c.severity)))
                     .flatten()
             });
         let Some((category, severity)) = judged else {
