@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn bundle_holds_each_folder() {
-        for folder in ["knowledge", "prompts", "rules"] {
+        for &folder in FOLDERS {
             assert!(
                 FILES.iter().any(|(f, _, _)| *f == folder),
                 "{folder} is not bundled"

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kefu::compliance::eval::run_compliance_eval;
+use kefu::compliance::eval::{run_compliance_eval, ComplianceReport};
 use kefu::compliance::Compliance;
 
 fn rules() -> Compliance {
@@ -10,12 +10,17 @@ fn rules() -> Compliance {
         .expect("shipped rules load")
 }
 
-fn assert_targets(split: &str) {
-    let c = rules();
+/// The shipped rules on `file` of eval/compliance.
+fn report_on(c: &Compliance, file: &str) -> ComplianceReport {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("eval/compliance")
-        .join(split);
-    let report = run_compliance_eval(&c, &path).expect("case file reads");
+        .join(file);
+    run_compliance_eval(c, &path).expect("case file reads")
+}
+
+fn assert_targets(split: &str) {
+    let c = rules();
+    let report = report_on(&c, split);
     let text = report.render_text();
     println!("{text}");
     assert!(
@@ -720,8 +725,7 @@ fn third_fresh_batch_kinds_of_session_6() {
 #[test]
 fn review6_pass_file_meets_the_targets() {
     let c = rules();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance/review6-pass.jsonl");
-    let report = run_compliance_eval(&c, &path).expect("case file reads");
+    let report = report_on(&c, "review6-pass.jsonl");
     let text = report.render_text();
     assert!(report.block_recall >= 0.98, "{text}");
     // Known cost, not a target met: 16 of its 68 sendable replies are refusals typed with a
@@ -880,9 +884,8 @@ fn settings_goods_and_referrals_are_not_claims() {
 #[test]
 fn round8_review_files_hold_their_ratchets() {
     let c = rules();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/compliance");
     let at_least = |file: &str, blocked: usize, of: usize| {
-        let report = run_compliance_eval(&c, &dir.join(file)).expect("case file reads");
+        let report = report_on(&c, file);
         assert!(
             report.block_recall >= blocked as f64 / of as f64 - 1e-9,
             "{file}: fewer than {blocked} of {of} violations block\n{}",
@@ -891,7 +894,7 @@ fn round8_review_files_hold_their_ratchets() {
         report
     };
     let at_most_flagged = |file: &str, flagged: usize, of: usize| {
-        let report = run_compliance_eval(&c, &dir.join(file)).expect("case file reads");
+        let report = report_on(&c, file);
         assert!(
             report.pass_false_positive_rate <= flagged as f64 / of as f64 + 1e-9,
             "{file}: more than {flagged} of {of} sendable replies flagged\n{}",

@@ -192,18 +192,26 @@ fn method_beats_baseline_on_a_shop_it_was_not_tuned_on() {
     assert!(m.mrr > b.mrr + 0.2, "method {m:?} baseline {b:?}");
 }
 
+/// `kefu search QUERY --json` on the fixtures, run in `dir`, with `extra` arguments; it must
+/// succeed.
+fn search_cli(dir: &Path, q: &str, extra: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(dir)
+        .args(["search", q, "--json", "--date", "2026-11-24"])
+        .args(extra)
+        .arg("--knowledge")
+        .arg(fixtures())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    out
+}
+
 #[test]
 fn cli_search_explains_the_no_answer_call() {
     let dir = tempfile::tempdir().unwrap();
     let run = |q: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .current_dir(dir.path())
-            .args(["search", q, "--json", "--explain", "--date", "2026-11-24"])
-            .arg("--knowledge")
-            .arg(fixtures())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        let out = search_cli(dir.path(), q, &["--explain"]);
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -238,14 +246,7 @@ fn cli_search_explains_the_no_answer_call() {
 fn cli_search_json_says_a_no_answer_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let run = |q: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kefu"))
-            .current_dir(dir.path())
-            .args(["search", q, "--json", "--date", "2026-11-24"])
-            .arg("--knowledge")
-            .arg(fixtures())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        let out = search_cli(dir.path(), q, &[]);
         let stdout = String::from_utf8(out.stdout).unwrap();
         for line in stdout.lines() {
             serde_json::from_str::<serde_json::Value>(line).expect("a hit a line");

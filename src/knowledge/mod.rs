@@ -16,9 +16,9 @@
 //! (block-max WAND), picks candidates; they are scored with every term and re-ranked by the
 //! share of concepts they cover (time and filler words such as 今天, 怎么弄 left out), a FAQ
 //! row also by the share its question holds (it answers the question it states), and by
-//! whether they hold the kind of answer asked for (a time for 多久, an amount for 多少). `no_answer` when none of the first few hits both covers enough
-//! of the query's informative (IDF-weighted) concepts and matches a domain concept (see
-//! [`NoAnswerSignals`]).
+//! whether they hold the kind of answer asked for (a time for 多久, an amount for 多少).
+//! `no_answer` when none of the first few hits both covers enough of the query's informative
+//! (IDF-weighted) concepts and matches a domain concept (see [`NoAnswerSignals`]).
 //!
 //! Filters score zero. Platform: a snippet without platforms shows everywhere. SKU: a snippet
 //! restricted to SKUs shows only when the request's SKU is one of them or no SKU is given;

@@ -912,6 +912,18 @@ mod tests {
         }
     }
 
+    /// A query of one synonym group: the words searched, and the group's whole members.
+    fn one_group(terms: &[&str], members: &[&str]) -> Analyzed {
+        Analyzed {
+            concepts: vec![Concept {
+                terms: terms.iter().map(|t| (t.to_string(), 1.0)).collect(),
+                group: true,
+                members: members.iter().map(|m| m.to_string()).collect(),
+            }],
+            grams: Vec::new(),
+        }
+    }
+
     #[test]
     fn coverage_counts_only_the_marked_concepts() {
         let a = Analyzed {
@@ -928,18 +940,7 @@ mod tests {
     #[test]
     fn coverage_counts_synonyms_only_as_whole_members() {
         // 券 asked; the group's member 店铺券 was also searched as its sub-word 店铺.
-        let a = Analyzed {
-            concepts: vec![Concept {
-                terms: vec![
-                    ("券".to_string(), 1.0),
-                    ("店铺".to_string(), 1.0),
-                    ("店铺券".to_string(), 1.0),
-                ],
-                group: true,
-                members: vec!["券".to_string(), "店铺券".to_string()],
-            }],
-            grams: Vec::new(),
-        };
+        let a = one_group(&["券", "店铺", "店铺券"], &["券", "店铺券"]);
         let shop = "店铺首页点击加入会员";
         assert_eq!(coverage_of(&a, None, false, shop), 1.0);
         assert_eq!(coverage_of(&a, None, true, shop), 0.0);
@@ -951,18 +952,7 @@ mod tests {
     /// group, counted as holding 拒收, so the lost-parcel rule ranked for a refusal question.
     #[test]
     fn a_sub_word_that_is_another_groups_member_is_no_evidence() {
-        let a = Analyzed {
-            concepts: vec![Concept {
-                terms: vec![
-                    ("拒收".to_string(), 1.0),
-                    ("签收".to_string(), 1.0),
-                    ("不签收".to_string(), 1.0),
-                ],
-                group: true,
-                members: vec!["拒收".to_string(), "不签收".to_string()],
-            }],
-            grams: Vec::new(),
-        };
+        let a = one_group(&["拒收", "签收", "不签收"], &["拒收", "不签收"]);
         assert_eq!(coverage_of(&a, None, true, "显示已签收但没收到包裹"), 0.0);
         assert_eq!(coverage_of(&a, None, true, "快递到了可以不签收"), 1.0);
     }
