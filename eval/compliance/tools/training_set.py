@@ -23,13 +23,16 @@ for path in sorted(glob.glob(os.path.join(ROOT, "*.jsonl"))):
     if name == HELD_OUT:
         continue
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            c = json.loads(line)
+            try:
+                c = json.loads(line)
+                text, expect = c["text"], c["expect"]
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"{name}:{number}: not a labelled case ({e}); fix the line and rerun")
             if "sources" in c:
                 continue
-            text, expect = c["text"], c["expect"]
             if text in seen:
                 if seen[text] != expect:
                     conflicts += 1
