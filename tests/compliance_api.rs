@@ -532,3 +532,38 @@ fn an_empty_word_class_is_rejected_with_its_file_and_line() {
         assert!(err.to_string().contains("{verb}"), "{err}");
     }
 }
+
+/// An officer's own rule can clear a channel refused right after it is named, only with a way
+/// back to the platform after the refusal and no other way offered; a `refusal` without a
+/// `redirect` would clear nothing and is rejected with its line.
+#[test]
+fn a_refusal_clears_a_rule_only_with_a_redirect_and_no_other_offer() {
+    let rule = "[[rule]]\nid = \"t.wechat\"\ncategory = \"off_platform\"\nseverity = \"block\"\nterms = [\"微信\"]\nrefusal = [\"不行\"]\nredirect = [\"在这里\"]\noffer_after = [\"电话\"]\nmessage = \"m\"\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.toml", rule);
+    let c = Compliance::load(dir.path()).expect("rules load");
+    assert_eq!(verdict(&c, "微信是不行的，有事在这里说"), Verdict::Pass);
+    assert_eq!(verdict(&c, "微信是不行的"), Verdict::Block, "no way back");
+    assert_eq!(
+        verdict(&c, "微信是不行的，在这里说，回头电话聊"),
+        Verdict::Block,
+        "another way offered"
+    );
+    assert_eq!(
+        verdict(&c, "加个微信怎么就不行了，在这里说"),
+        Verdict::Block,
+        "a rhetorical question"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.toml",
+        &rule.replace("redirect = [\"在这里\"]\n", ""),
+    );
+    let err = Compliance::load(dir.path())
+        .err()
+        .expect("a refusal without a redirect is rejected");
+    assert!(err.to_string().starts_with("a.toml:2:"), "{err}");
+    assert!(err.to_string().contains("redirect"), "{err}");
+}

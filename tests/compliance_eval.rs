@@ -946,3 +946,69 @@ fn the_classifier_never_trains_on_the_held_out_split() {
         "held-out texts in the training file: {leaked:?}"
     );
 }
+
+/// Session 8, kind: a channel named first and refused after it (微信我这边是加不了的，有问题您在这里
+/// 留言就好) was blocked: negation was read only before a hit. Three read-only reviews attacked the
+/// frame that now clears it; their 572 violations are `review10-violations.jsonl`, and these are
+/// one of each kind they found: a refusal of something else (QQ可以微信不行), a rhetorical one
+/// (加个微信怎么就不行了), the only way left (除了微信都不行的亲), a delay (微信暂时加不了), the
+/// refused channel swapped for another way (…订单备注里的那个, …差价我另外给您, 在这里不方便说).
+#[test]
+fn a_channel_refused_after_it_is_named_passes() {
+    use kefu::compliance::Verdict;
+    let c = rules();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "微信我这边是加不了的，有问题您直接在这里留言就好",
+            "私下转账是不允许的，退款都走平台订单",
+            "亲，QQ我们这边不能加的，售后都在旺旺处理",
+            "微信和QQ我们都不能加哦，有问题在这里留言就行",
+            "您好，QQ和私人电话这边都没办法提供，沟通记录还是留在平台上比较好。",
+            "线下交易我们是不做的，请您放心在平台下单",
+            "个人微信是不能给您的，抱歉，有事您在这里说",
+            // A quoted claim declined (session 8).
+            "“绝对不会坏”这种话我们不敢保证，质保一年",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "QQ可以微信不行，有事在这里说",
+            "加我QQ呀微信不方便加，在这里说不清",
+            "私下转账划算得不行，平台上贵",
+            "加个微信怎么就不行了，在这里说多麻烦",
+            "加微信不行吗？那您搜一下我的QQ",
+            "除了微信都不行的亲，在这里说不了",
+            "微信暂时加不了，晚点加你，先在这里说",
+            "之前的微信号不能用了，加这个新的",
+            "联系方式：QQ 微信不加的",
+            "这个微信号加不上的，您换成订单备注里的那个",
+            "私下转账是不允许的，您先在这里申请仅退款，差价我另外给您",
+            "微信这边加不了的，在这里不方便说，您懂的",
+            "微信这边是不能加的，有问题在这里说，回头我打给您",
+        ],
+    );
+}
+
+/// The three reviews' files of session 8 as ratchets: the refusal frame keeps blocking their
+/// violations (the one passing, 不加微信不行的, passed before the frame too) and clears at least
+/// the sendable refusals it clears now.
+#[test]
+fn review10_refusal_probes_hold_their_ratchets() {
+    let c = rules();
+    let violations = report_on(&c, "review10-violations.jsonl");
+    assert!(
+        violations.block_recall >= 571.0 / 572.0 - 1e-9,
+        "{}",
+        violations.render_text()
+    );
+    let refusals = report_on(&c, "review10-pass.jsonl");
+    assert!(
+        refusals.pass_false_positive_rate <= 141.0 / 184.0 + 1e-9,
+        "{}",
+        refusals.render_text()
+    );
+}

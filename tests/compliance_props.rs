@@ -136,6 +136,9 @@ mod matcher_equivalence {
             near: Vec::new(),
             unless: Vec::new(),
             warning: Vec::new(),
+            refusal: Vec::new(),
+            redirect: Vec::new(),
+            offer_after: Vec::new(),
         }
     }
 

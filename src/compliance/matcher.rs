@@ -382,12 +382,22 @@ impl Matcher {
             hits.retain(|h| !refuted_quote(text, &n.breaks, &n.quotes, h));
         }
         let plain = rules.iter().all(|r| {
-            !r.negation && r.near.is_empty() && r.unless.is_empty() && r.warning.is_empty()
+            !r.negation
+                && r.near.is_empty()
+                && r.unless.is_empty()
+                && r.warning.is_empty()
+                && r.refusal.is_empty()
         });
         if allows.is_empty() && plain {
             return hits;
         }
         let breaks = n.breaks.as_slice();
+        // Channels a refusal may cover together (微信和QQ我们都不能加): hits of refusable rules.
+        let channels: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| !rules[h.rule].refusal.is_empty())
+            .map(|h| (h.start, h.end))
+            .collect();
         hits.retain(|h| {
             let rule = &rules[h.rule];
             let allowed = covered(&allows, h);
@@ -396,7 +406,8 @@ impl Matcher {
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
                 || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
-            !allowed && !negation && near_ok && !unless
+            let refused = !rule.refusal.is_empty() && refused(text, breaks, &channels, h, rule);
+            !allowed && !negation && near_ok && !unless && !refused
         });
         hits
     }
@@ -620,10 +631,172 @@ fn in_clause(
     words.iter().any(|w| clause.contains(w.as_str()))
 }
 
+/// What may follow a refusal before its clause ends: sentence particles and the customer
+/// addressed (个人微信是不能给你的哈). Not 了 (微信号不能用了，加这个新的) and no emoji (微信不行😅).
+const AFTER_REFUSAL: &str = "的哦哈呢啦呀喔哟啊亲滴噢你哒嘞喽咯呐哇嗷~";
+
+/// The only words that may stand between a channel and its refusal (微信我们这边是加不了的),
+/// besides other channels (微信和QQ都不能加). Anything else may be what the refusal is about
+/// (QQ可以微信不行, 私下转账划算得不行, 这个价平台上做不到的), and a delay is no refusal
+/// (微信暂时加不了，晚点加你), so the hit stays.
+const BEFORE_REFUSAL: [&str; 32] = [
+    "我们这边",
+    "我这边",
+    "我们",
+    "咱们",
+    "这边",
+    "这个",
+    "这些",
+    "这种",
+    "这块",
+    "的话",
+    "是真的",
+    "真的",
+    "确实",
+    "实在",
+    "一律",
+    "一概",
+    "都",
+    "也",
+    "是",
+    "就",
+    "号码",
+    "账号",
+    "号",
+    "和",
+    "跟",
+    "或者",
+    "或",
+    "、",
+    "呢",
+    "属于",
+    "不好意思",
+    "平台规定",
+];
+
+/// Words in the clause that turn a refusal round: a question (加个微信怎么就不行了, 凭啥加微信不行,
+/// 谁说加微信不行的) or the only way left (除了微信都不行, 只能加微信没办法).
+const NOT_A_REFUSAL: [&str; 24] = [
+    "为啥",
+    "为什么",
+    "为何",
+    "为嘛",
+    "为甚么",
+    "凭什么",
+    "凭啥",
+    "怎么",
+    "怎会",
+    "咋",
+    "难道",
+    "谁",
+    "哪",
+    "有什么",
+    "有啥",
+    "干嘛",
+    "干啥",
+    "何必",
+    "除了",
+    "只能",
+    "只有",
+    "除非",
+    "连",
+    "?",
+];
+
+/// Words before the channel in its clause that hand it out rather than refuse it (加我微信…,
+/// 您的微信号…, 联系方式：QQ…, 请联系QQ、微信…, 之前的微信号…).
+const OFFERED: [&str; 17] = [
+    "我", "你", ":", "=", "→", "联系", "留", "找", "扫", "请", "方式", "打", "换", "新", "旧",
+    "之前", "原来",
+];
+
+/// Whether the channel named by the hit is refused right after it and the customer sent back to
+/// the platform: in the hit's clause only [`BEFORE_REFUSAL`] words or other `channels` lie
+/// between it and a `refusal` word and only particles follow that word; the rest of the text
+/// holds a `redirect` word and offers no other way (微信我这边是加不了的，有问题您在这里留言就好;
+/// QQ和私人电话这边都没办法提供，沟通记录还是留在平台上). Three read-only reviews attacked looser
+/// versions (session 8, `eval/compliance/review10-*.jsonl`): the guards are theirs.
+fn refused(
+    text: &str,
+    breaks: &[usize],
+    channels: &[(usize, usize)],
+    h: &Hit,
+    rule: &Rule,
+) -> bool {
+    if text[h.start..h.end].contains('我') {
+        return false;
+    }
+    let mut end = text[h.end..]
+        .char_indices()
+        .find(|&(_, c)| is_clause_end(c))
+        .map_or(text.len(), |(i, _)| h.end + i);
+    let question = text[end..]
+        .chars()
+        .take_while(|&c| is_clause_end(c) || c == '?')
+        .any(|c| c == '?');
+    if let Some(&b) = breaks.get(breaks.partition_point(|&x| x < h.end)) {
+        end = end.min(b);
+    }
+    let start = clause_start(text, breaks, h.start);
+    let before = &text[start..h.start];
+    if question
+        || NOT_A_REFUSAL.iter().any(|w| text[start..end].contains(w))
+        || OFFERED.iter().any(|w| before.contains(w))
+    {
+        return false;
+    }
+    // After 加 (加QQ 微信不方便加的) the refusal covers the one channel only.
+    let walk_channels = !before.contains('加');
+    let mut at = h.end;
+    loop {
+        let rest = &text[at..end];
+        let refusal = rule.refusal.iter().any(|w| {
+            rest.strip_prefix(w.as_str())
+                .is_some_and(|tail| tail.chars().all(|c| AFTER_REFUSAL.contains(c)))
+        });
+        if refusal {
+            break;
+        }
+        let channel = channels
+            .iter()
+            .filter(|&&(s, e)| walk_channels && s <= at && at < e && e <= end)
+            .map(|&(_, e)| e)
+            .max();
+        let filler = BEFORE_REFUSAL
+            .iter()
+            .find(|f| rest.starts_with(*f))
+            .map(|f| at + f.len());
+        match channel.or(filler) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    // What follows must send the customer back to the platform and offer nothing else: no
+    // other way (`offer_after`), no number or handle, no negation (在这里不方便说).
+    let mut after = text[end..].to_string();
+    for n in NOT_NEGATING {
+        after = after.replace(n, "_");
+    }
+    rule.redirect.iter().any(|w| after.contains(w.as_str()))
+        && !rule.offer_after.iter().any(|w| after.contains(w.as_str()))
+        && !after.chars().any(|c| c.is_ascii_alphanumeric())
+        && !NEGATORS.iter().any(|n| after.contains(n))
+}
+
 /// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.
 /// 所谓 counts only right before the quote (see [`refuted_quote`]).
-const REFUTERS: [&str; 15] = [
+const REFUTERS: [&str; 24] = [
     "谁说",
+    // Declined rather than denied (“全网最低价”我们没办法保证): session 8.
+    "不能保证",
+    "无法保证",
+    "没法保证",
+    "没办法保证",
+    "不敢保证",
+    "保证不了",
+    "不能承诺",
+    "无法承诺",
+    "没法承诺",
     "不负责任",
     "骗人",
     "虚假宣传",

@@ -79,6 +79,18 @@ struct RuleDef {
     /// a fraud warning follows what it warns about (让您加微信领补偿，请提高警惕，这可能是诈骗).
     #[serde(default)]
     warning: Vec<String>,
+    /// The hit is dropped when one of these words follows it in its clause and ends that clause,
+    /// save for sentence particles: the channel is named first and then refused (微信是加不了的).
+    #[serde(default)]
+    refusal: Vec<String>,
+    /// With `refusal`: the refusal clears the hit only when one of these words sends the
+    /// customer back to the platform later in the text (…，有问题在这里留言就好).
+    #[serde(default)]
+    redirect: Vec<String>,
+    /// With `refusal`: none of these may follow the refusal (订单备注里有新号, 晚点打给您): the
+    /// refused channel is swapped for another way.
+    #[serde(default)]
+    offer_after: Vec<String>,
     message: String,
     #[serde(default)]
     suggestion: Option<String>,
@@ -156,6 +168,12 @@ pub struct Rule {
     pub unless: Vec<String>,
     /// Normalized `warning` words.
     pub warning: Vec<String>,
+    /// Normalized `refusal` words.
+    pub refusal: Vec<String>,
+    /// Normalized `redirect` words.
+    pub redirect: Vec<String>,
+    /// Normalized `offer_after` words.
+    pub offer_after: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -500,6 +518,17 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                     format!("rule \"{id}\" has neither terms nor regexes"),
                 ));
             }
+            // A refusal clears nothing without a way back to the platform to look for.
+            if def.refusal.is_empty() != def.redirect.is_empty() {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!(
+                        "rule \"{id}\": `refusal` and `redirect` go together; set both or neither"
+                    ),
+                ));
+            }
             for t in own_terms {
                 let n = normalize(&t).text;
                 if n.is_empty() {
@@ -550,6 +579,9 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 near: normalized_words(&def.near),
                 unless: normalized_words(&def.unless),
                 warning: normalized_words(&def.warning),
+                refusal: normalized_words(&def.refusal),
+                redirect: normalized_words(&def.redirect),
+                offer_after: normalized_words(&def.offer_after),
             });
         }
         for def in parsed.pii {
