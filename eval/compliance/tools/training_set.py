@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Write the classifier's training file (rules/classifier/replies.jsonl) from the labelled case
-files in eval/compliance: every file except the held-out split, each text once (the first
+files in eval/compliance: every file except the held-out split and the rule probes
+(RULE_PROBES), each text once (the first
 label wins; texts labelled differently in two files are reported), cases with `sources`
 (grounding of numbers, the grounding check's business) left out.
 Usage: python3 eval/compliance/tools/training_set.py > rules/classifier/replies.jsonl"""
@@ -8,6 +9,11 @@ import glob, json, os, sys
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 HELD_OUT = "heldout.jsonl"
+# Adversarial constructions aimed at one rule mechanism (session 8: the refusal frame of the
+# off-platform rules), kept as the rules' regression files, not as samples of agent replies:
+# trained on, their 400 rule-blocked diversions cost the block model 5 of 645 blocks when each
+# independent file was left out (BENCHMARKS.md, "Compliance, session 8").
+RULE_PROBES = ("review10-",)
 # The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
 # otherwise ("none" on pass cases, review_manipulation) trains without one.
 CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data",
@@ -15,12 +21,12 @@ CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data
 
 print("# Labeled replies the classifier ([classifier] in classifier.toml) trains on, in the evaluation format.")
 print("# Written by eval/compliance/tools/training_set.py from every case file in eval/compliance except the")
-print("# held-out split; cases with `sources` (grounding of numbers) are left out. Add reviewed cases to a")
-print("# case file there and rerun the script.")
+print("# held-out split and the review10 rule probes; cases with `sources` (grounding of numbers) are left out.")
+print("# Add reviewed cases to a case file there and rerun the script.")
 seen, n, conflicts = {}, 0, 0
 for path in sorted(glob.glob(os.path.join(ROOT, "*.jsonl"))):
     name = os.path.basename(path)
-    if name == HELD_OUT:
+    if name == HELD_OUT or name.startswith(RULE_PROBES):
         continue
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
