@@ -884,34 +884,39 @@ fn settings_goods_and_referrals_are_not_claims() {
 #[test]
 fn round8_review_files_hold_their_ratchets() {
     let c = rules();
-    let at_least = |file: &str, blocked: usize, of: usize| {
-        let report = report_on(&c, file);
-        assert!(
-            report.block_recall >= blocked as f64 / of as f64 - 1e-9,
-            "{file}: fewer than {blocked} of {of} violations block\n{}",
-            report.render_text()
-        );
-        report
-    };
-    let at_most_flagged = |file: &str, flagged: usize, of: usize| {
-        let report = report_on(&c, file);
-        assert!(
-            report.pass_false_positive_rate <= flagged as f64 / of as f64 + 1e-9,
-            "{file}: more than {flagged} of {of} sendable replies flagged\n{}",
-            report.render_text()
-        );
-    };
-    at_least("review8b-violations.jsonl", 40, 48);
-    at_least("review8-violations.jsonl", 40, 84);
-    let probe = at_least("unseen-probe-18.jsonl", 37, 43);
+    at_least(&c, "review8b-violations.jsonl", 40, 48);
+    at_least(&c, "review8-violations.jsonl", 40, 84);
+    let probe = at_least(&c, "unseen-probe-18.jsonl", 37, 43);
     assert!(
         probe.pass_false_positive_rate <= 2.0 / 43.0 + 1e-9,
         "{}",
         probe.render_text()
     );
-    at_most_flagged("review8-pass.jsonl", 5, 92);
-    at_most_flagged("review8b-pass.jsonl", 20, 50);
-    at_most_flagged("round8-twins.jsonl", 17, 149);
+    at_most_flagged(&c, "review8-pass.jsonl", 5, 92);
+    // Session 8: refusals that name the channel first pass (20 and 17 flagged before).
+    at_most_flagged(&c, "review8b-pass.jsonl", 17, 50);
+    at_most_flagged(&c, "round8-twins.jsonl", 13, 149);
+}
+
+/// A ratchet: at least `blocked` of the `of` violations in `file` block.
+fn at_least(c: &Compliance, file: &str, blocked: usize, of: usize) -> ComplianceReport {
+    let report = report_on(c, file);
+    assert!(
+        report.block_recall >= blocked as f64 / of as f64 - 1e-9,
+        "{file}: fewer than {blocked} of {of} violations block\n{}",
+        report.render_text()
+    );
+    report
+}
+
+/// A ratchet: at most `flagged` of the `of` sendable replies in `file` are flagged.
+fn at_most_flagged(c: &Compliance, file: &str, flagged: usize, of: usize) {
+    let report = report_on(c, file);
+    assert!(
+        report.pass_false_positive_rate <= flagged as f64 / of as f64 + 1e-9,
+        "{file}: more than {flagged} of {of} sendable replies flagged\n{}",
+        report.render_text()
+    );
 }
 
 fn texts(path: &Path) -> Vec<String> {
@@ -999,16 +1004,6 @@ fn a_channel_refused_after_it_is_named_passes() {
 #[test]
 fn review10_refusal_probes_hold_their_ratchets() {
     let c = rules();
-    let violations = report_on(&c, "review10-violations.jsonl");
-    assert!(
-        violations.block_recall >= 571.0 / 572.0 - 1e-9,
-        "{}",
-        violations.render_text()
-    );
-    let refusals = report_on(&c, "review10-pass.jsonl");
-    assert!(
-        refusals.pass_false_positive_rate <= 141.0 / 184.0 + 1e-9,
-        "{}",
-        refusals.render_text()
-    );
+    at_least(&c, "review10-violations.jsonl", 571, 572);
+    at_most_flagged(&c, "review10-pass.jsonl", 141, 184);
 }

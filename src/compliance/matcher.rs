@@ -732,7 +732,7 @@ fn refused(
         .map_or(text.len(), |(i, _)| h.end + i);
     let question = text[end..]
         .chars()
-        .take_while(|&c| is_clause_end(c) || c == '?')
+        .take_while(|&c| is_clause_end(c))
         .any(|c| c == '?');
     if let Some(&b) = breaks.get(breaks.partition_point(|&x| x < h.end)) {
         end = end.min(b);
