@@ -953,8 +953,8 @@ fn the_classifier_never_trains_on_the_held_out_split() {
 }
 
 /// Session 8, kind: a channel named first and refused after it (微信我这边是加不了的，有问题您在这里
-/// 留言就好) was blocked: negation was read only before a hit. Three read-only reviews attacked the
-/// frame that now clears it; their 572 violations are `review10-violations.jsonl`, and these are
+/// 留言就好) was blocked: negation was read only before a hit. Four read-only reviews attacked the
+/// frame that now clears it; their 695 violations are `review10-violations.jsonl`, and these are
 /// one of each kind they found: a refusal of something else (QQ可以微信不行), a rhetorical one
 /// (加个微信怎么就不行了), the only way left (除了微信都不行的亲), a delay (微信暂时加不了), the
 /// refused channel swapped for another way (…订单备注里的那个, …差价我另外给您, 在这里不方便说).
@@ -998,12 +998,12 @@ fn a_channel_refused_after_it_is_named_passes() {
     );
 }
 
-/// The three reviews' files of session 8 as ratchets: the refusal frame keeps blocking their
+/// The four reviews' files of session 8 as ratchets: the refusal frame keeps blocking their
 /// violations (the one passing, 不加微信不行的, passed before the frame too) and clears at least
 /// the sendable refusals it clears now.
 #[test]
 fn review10_refusal_probes_hold_their_ratchets() {
     let c = rules();
-    at_least(&c, "review10-violations.jsonl", 571, 572);
-    at_most_flagged(&c, "review10-pass.jsonl", 141, 184);
+    at_least(&c, "review10-violations.jsonl", 694, 695);
+    at_most_flagged(&c, "review10-pass.jsonl", 165, 208);
 }

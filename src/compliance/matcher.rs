@@ -714,7 +714,7 @@ const OFFERED: [&str; 17] = [
 /// the platform: in the hit's clause only [`BEFORE_REFUSAL`] words or other `channels` lie
 /// between it and a `refusal` word and only particles follow that word; the rest of the text
 /// holds a `redirect` word and offers no other way (微信我这边是加不了的，有问题您在这里留言就好;
-/// QQ和私人电话这边都没办法提供，沟通记录还是留在平台上). Three read-only reviews attacked looser
+/// QQ和私人电话这边都没办法提供，沟通记录还是留在平台上). Four read-only reviews attacked it and looser
 /// versions (session 8, `eval/compliance/review10-*.jsonl`): the guards are theirs.
 fn refused(
     text: &str,
