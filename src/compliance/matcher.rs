@@ -591,11 +591,17 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
     if let Some(i) = before.rfind('就') {
         before = &before[i + '就'.len_utf8()..];
     }
-    let mut before = before.to_string();
+    has_negator(before)
+}
+
+/// Whether a negator stands in `part`, outside the words that contain one without negating
+/// (特别, 不好意思, 是不是 …).
+fn has_negator(part: &str) -> bool {
+    let mut part = part.to_string();
     for w in NOT_NEGATING {
-        before = before.replace(w, "_");
+        part = part.replace(w, "_");
     }
-    NEGATORS.iter().any(|n| before.contains(n))
+    NEGATORS.iter().any(|n| part.contains(n))
 }
 
 /// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
@@ -773,14 +779,11 @@ fn refused(
     }
     // What follows must send the customer back to the platform and offer nothing else: no
     // other way (`offer_after`), no number or handle, no negation (在这里不方便说).
-    let mut after = text[end..].to_string();
-    for n in NOT_NEGATING {
-        after = after.replace(n, "_");
-    }
+    let after = &text[end..];
     rule.redirect.iter().any(|w| after.contains(w.as_str()))
         && !rule.offer_after.iter().any(|w| after.contains(w.as_str()))
         && !after.chars().any(|c| c.is_ascii_alphanumeric())
-        && !NEGATORS.iter().any(|n| after.contains(n))
+        && !has_negator(after)
 }
 
 /// Words that refute a quoted claim (谁说“绝对不会坏”都是不负责任的): the quote is mentioned, not made.

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Write the classifier's training file (rules/classifier/replies.jsonl) from the labelled case
 files in eval/compliance: every file except the held-out split and the rule probes
-(RULE_PROBES), each text once (the first
-label wins; texts labelled differently in two files are reported), cases with `sources`
-(grounding of numbers, the grounding check's business) left out.
+(RULE_PROBES), each text once (the first label wins; texts labelled differently in two files
+are reported), cases with `sources` (grounding of numbers, the grounding check's business) left
+out.
 Usage: python3 eval/compliance/tools/training_set.py > rules/classifier/replies.jsonl"""
 import glob, json, os, sys
 
@@ -11,8 +11,8 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 HELD_OUT = "heldout.jsonl"
 # Adversarial constructions aimed at one rule mechanism (session 8: the refusal frame of the
 # off-platform rules), kept as the rules' regression files, not as samples of agent replies:
-# trained on, their 400 rule-blocked diversions cost the block model 5 of 645 blocks when each
-# independent file was left out (BENCHMARKS.md, "Compliance, session 8").
+# trained on, their rule-blocked diversions (572 then) cost the block model 5 of 645 blocks when
+# each independent file was left out (BENCHMARKS.md, "Compliance, session 8").
 RULE_PROBES = ("review10-",)
 # The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
 # otherwise ("none" on pass cases, review_manipulation) trains without one.
