@@ -566,4 +566,16 @@ fn a_refusal_clears_a_rule_only_with_a_redirect_and_no_other_offer() {
         .expect("a refusal without a redirect is rejected");
     assert!(err.to_string().starts_with("a.toml:2:"), "{err}");
     assert!(err.to_string().contains("redirect"), "{err}");
+
+    // Regression: `offer_after` alone loaded and silently did nothing.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alone = rule
+        .replace("refusal = [\"不行\"]\n", "")
+        .replace("redirect = [\"在这里\"]\n", "");
+    write(dir.path(), "a.toml", &alone);
+    let err = Compliance::load(dir.path())
+        .err()
+        .expect("offer_after without a refusal is rejected");
+    assert!(err.to_string().starts_with("a.toml:2:"), "{err}");
+    assert!(err.to_string().contains("offer_after"), "{err}");
 }

@@ -529,6 +529,15 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                     ),
                 ));
             }
+            // `offer_after` is read only after a refusal: alone it would silently do nothing.
+            if def.refusal.is_empty() && !def.offer_after.is_empty() {
+                return Err(invalid(
+                    file,
+                    src,
+                    at,
+                    format!("rule \"{id}\": `offer_after` needs `refusal` and `redirect`; set them or remove it"),
+                ));
+            }
             for t in own_terms {
                 let n = normalize(&t).text;
                 if n.is_empty() {
