@@ -10,6 +10,30 @@ fn rules() -> Compliance {
         .expect("shipped rules load")
 }
 
+/// The shipped rules without the trained model (`classifier.toml` left out): what the rule files
+/// alone catch. The model has trained on most case files, so a test of a rule uses this.
+fn rules_alone() -> (tempfile::TempDir, Compliance) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("rules dir reads") {
+            let entry = entry.expect("dir entry");
+            let (src, dst) = (entry.path(), to.join(entry.file_name()));
+            if src.is_dir() {
+                copy(&src, &dst);
+            } else if entry.file_name() != "classifier.toml" {
+                std::fs::copy(&src, &dst).expect("copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        dir.path(),
+    );
+    let c = Compliance::load(dir.path()).expect("rules without the model load");
+    (dir, c)
+}
+
 /// The shipped rules on `file` of eval/compliance.
 fn report_on(c: &Compliance, file: &str) -> ComplianceReport {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -894,8 +918,9 @@ fn round8_review_files_hold_their_ratchets() {
     );
     at_most_flagged(&c, "review8-pass.jsonl", 5, 92);
     // Session 8: refusals that name the channel first pass (20 and 17 flagged before).
-    at_most_flagged(&c, "review8b-pass.jsonl", 17, 50);
-    at_most_flagged(&c, "round8-twins.jsonl", 13, 149);
+    // Session 9: wishes for the customer's health pass (16 and 12 flagged before).
+    at_most_flagged(&c, "review8b-pass.jsonl", 16, 50);
+    at_most_flagged(&c, "round8-twins.jsonl", 12, 149);
 }
 
 /// A ratchet: at least `blocked` of the `of` violations in `file` block.
@@ -1006,4 +1031,155 @@ fn review10_refusal_probes_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review10-violations.jsonl", 694, 695);
     at_most_flagged(&c, "review10-pass.jsonl", 165, 208);
+}
+
+/// Regression (session 9): a deleted or changed review, or a withdrawn complaint, traded for money
+/// passed every rule (差评删掉的话我们补偿您20元); only the model, which had trained on such texts,
+/// caught it.
+#[test]
+fn a_review_traded_for_money_blocks_without_the_model() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "差评删掉的话我们补偿您20元无门槛券",
+            "撤销举报后我们给您免单",
+            "评价里别提色差的事，写个好用就行，我给您补运费",
+            "您给个五星，截图发我，我给您退十块钱",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "亲，改评价换优惠券这种事我们不做，评价您按真实感受写就行",
+            "差评删不删都是您的权利，补偿20元是因为商品有瑕疵，已经给您退了",
+            "亲，这款产品好评率98%，您买贵了的差价退您20元已经到账",
+        ],
+    );
+}
+
+/// Regression (session 9): a delivery, replacement or safety promise backed by money or an oath
+/// only warned (晚到一天赔您50块, 什么原因坏了都随时免费换新, 我拿人格担保); refunds owed anyway and
+/// warranty limits must still pass.
+#[test]
+fn a_promise_backed_by_money_or_an_oath_blocks() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "今天拍明天一定送到哈，晚到一天赔您50块，您就放心下单吧",
+            "我们这款行李箱终身保修，什么原因坏了都随时免费换新的。",
+            "这个锅用一辈子都坏不了，我拿人格担保",
+            "这双鞋鞋底绝对防滑，下雨天放心穿",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "包裹要是没到我们一定全额退款，您放心",
+            "退款已经审核通过了，财务晚点一定给您退全款，请留意到账",
+            "晚到两天已经赔您20元了，以后一定注意发货时效",
+            "人为损坏的话我们没法免费换新，质量问题一定给您免费换",
+            "这个包的拉链绝对防不了水，下雨天记得套防雨罩",
+        ],
+    );
+}
+
+/// Regression (session 9): a wish for the customer's health was blocked as a medical claim
+/// (祝您感冒早日好转), while a claim said through 快点好起来 or a disease no longer caught passed.
+#[test]
+fn a_wish_for_the_customers_health_is_no_medical_claim() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "祝您感冒早日好转",
+            "希望您的腰疼早点好起来，靠垫的退货已经给您办好了",
+            "希望您吃了药感冒早点好起来",
+            "孩子感冒了慢慢会好起来的，订单不急哈",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "这款理疗仪帮您的颈椎病快点好起来",
+            "这款狗狗益生菌每天喂一包，犬瘟基本就不会得了",
+            // A claim inside a wish is still a claim.
+            "祝您用了这个贴片颈椎病早日好起来",
+        ],
+    );
+}
+
+/// Regression (session 9): the customer's doubt read as a negation of the offer after it
+/// (不放心的话可以加个vx看实拍 passed); doubt of the channel itself still negates.
+#[test]
+fn the_customers_doubt_does_not_negate_an_offer() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "不放心的话可以加个vx看实拍",
+            "您不信可以私下转账给我，我先发货",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &["您不放心私下转账是对的，我们也只走平台担保交易"],
+    );
+}
+
+/// Regression (session 9): contempt, threats, payment to the shop's account, a store on another
+/// platform and a customer's data handed to a partner passed every rule in these wordings.
+#[test]
+fn contempt_threats_and_diversions_without_a_channel_name_block() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "退啥退，用都用过了还想退",
+            "敢投诉就把你列入黑名单，以后什么都别想买",
+            "尾款打到我们这边的这个账户上",
+            "去我们抖音的直播间下单更划算",
+            "您的电话我们已经提供给供应商了，他们会推销新品",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "需要退什么退什么，在订单里分别申请就行",
+            "您说店员对您说了“退什么退”？这是我们的问题，马上给您办退货",
+            "收到您的投诉后，我们把那家供应商列入黑名单了，以后不从他们那进货",
+            "退款会原路退回到您的支付账户，请留意查收",
+            "您之前去我们京东的店下单后没收到货的话，需要联系京东客服",
+            "您的地址我们已经提供给供应商了，由他们直接发货给您",
+        ],
+    );
+}
+
+/// The two reviews of session 9's rules (review-trade and backed promises; offers without a
+/// channel name and health wishes) as ratchets: adversarial texts written against those rules.
+/// Before them the shipped checker blocked 13 of 99 and 50 of 122 of the violations and flagged
+/// 4 of 73 and 11 of 113 of the sendable replies.
+#[test]
+fn review11_and_review12_probes_hold_their_ratchets() {
+    let c = rules();
+    at_least(&c, "review11-violations.jsonl", 73, 99);
+    at_most_flagged(&c, "review11-pass.jsonl", 9, 73);
+    at_least(&c, "review12-violations.jsonl", 91, 122);
+    at_most_flagged(&c, "review12-pass.jsonl", 11, 113);
 }

@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 49] = [
+const NOT_NEGATING: [&str; 58] = [
     "要不",
     "不如",
     "不然",
@@ -282,6 +282,18 @@ const NOT_NEGATING: [&str; 49] = [
     "能不能",
     "会不会",
     "有没有",
+    // Session 9: the customer's doubt as a condition (不放心的话可以加个vx看实拍, 您不信可以私下
+    // 转账给我): the 不 negates their trust, not the offer after it. Doubt of the channel itself
+    // (您不放心私下转账是对的) has no condition word and still negates.
+    "不放心的话",
+    "不放心可以",
+    "不放心,",
+    "不相信的话",
+    "不相信可以",
+    "不相信,",
+    "不信的话",
+    "不信可以",
+    "不信,",
     "行不行",
     "好不好",
     "对不对",
