@@ -1183,3 +1183,15 @@ fn review11_and_review12_probes_hold_their_ratchets() {
     at_least(&c, "review12-violations.jsonl", 91, 122);
     at_most_flagged(&c, "review12-pass.jsonl", 11, 113);
 }
+
+/// A third review of session 9 attacked a frame that cleared a channel someone else asked the
+/// customer to use when the reply then disowns it (如果快递员让您加他微信领补偿，千万别加), and more
+/// refuters of a quoted claim (“百分百不过敏”不准确): 106 of its 113 first violations passed through
+/// them, so neither landed. Its violations must keep blocking; its sendable warnings and quotes
+/// (most still flagged) are what a stricter frame has to clear.
+#[test]
+fn review13_probes_hold_their_ratchets() {
+    let c = rules();
+    at_least(&c, "review13-violations.jsonl", 140, 143);
+    at_most_flagged(&c, "review13-pass.jsonl", 96, 122);
+}
