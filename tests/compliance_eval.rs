@@ -1195,3 +1195,24 @@ fn review13_probes_hold_their_ratchets() {
     at_least(&c, "review13-violations.jsonl", 140, 143);
     at_most_flagged(&c, "review13-pass.jsonl", 96, 122);
 }
+
+/// Regression (session 9, review 13): a fraud-warning word later in the sentence cleared the
+/// agent's own channel offered before it (加我微信，骗子的号不要加 passed).
+#[test]
+fn a_warning_word_does_not_clear_the_agents_own_channel() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &["加我微信，骗子的号不要加", "有事加我微信，陌生人的别加"],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "近期有骗子冒充客服让您加微信，请勿相信",
+            "我们客服不会让您加微信，谨防诈骗",
+        ],
+    );
+}

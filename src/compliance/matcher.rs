@@ -417,7 +417,9 @@ impl Matcher {
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
-                || (!rule.warning.is_empty() && in_clause(text, breaks, h, &rule.warning, true));
+                || (!rule.warning.is_empty()
+                    && in_clause(text, breaks, h, &rule.warning, true)
+                    && !own_offer(text, breaks, h));
             let refused = !rule.refusal.is_empty() && refused(text, breaks, &channels, h, rule);
             !allowed && !negation && near_ok && !unless && !refused
         });
@@ -647,6 +649,29 @@ fn in_clause(
     }
     let clause = &text[start..end];
     words.iter().any(|w| clause.contains(w.as_str()))
+}
+
+/// The agent's own channel or account offered in the hit's clause (加我微信, 我的QQ, 转我支付宝).
+/// A fraud warning never offers one, so a warning word later in the sentence does not clear such
+/// a hit: 加我微信，骗子的号不要加 and 有事加我微信，陌生人的别加 passed (review 13, session 9).
+const OWN_OFFER: [&str; 12] = [
+    "加我",
+    "我的",
+    "找我",
+    "联系我",
+    "私聊我",
+    "扫我",
+    "我这个",
+    "我个人",
+    "我私人",
+    "转我",
+    "转给我",
+    "打给我",
+];
+
+fn own_offer(text: &str, breaks: &[usize], h: &Hit) -> bool {
+    let clause = &text[clause_start(text, breaks, h.start)..h.end];
+    OWN_OFFER.iter().any(|w| clause.contains(w))
 }
 
 /// What may follow a refusal before its clause ends: sentence particles and the customer
