@@ -1194,6 +1194,12 @@ fn review13_probes_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review13-violations.jsonl", 140, 143);
     at_most_flagged(&c, "review13-pass.jsonl", 96, 122);
+    // The stricter template of review 13 (the request and the disavowal in the hit's clause or
+    // the next, only fillers between) cleared 45 of these sendable warnings; review 14 then passed
+    // 88 of its 112 violations through it (我们真不是骗子，让您加微信只是为了尽快给您退款，别信他们乱说哈),
+    // so it did not land either.
+    at_least(&c, "review14-violations.jsonl", 108, 112);
+    at_most_flagged(&c, "review14-pass.jsonl", 54, 57);
 }
 
 /// Regression (session 9, review 13): a fraud-warning word later in the sentence cleared the

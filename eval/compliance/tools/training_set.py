@@ -14,7 +14,7 @@ HELD_OUT = "heldout.jsonl"
 # trained on, their rule-blocked diversions (572 then) cost the block model 5 of 645 blocks when
 # each independent file was left out (BENCHMARKS.md, "Compliance, session 8"). Session 9's reviews
 # of the review-trade, backed-promise, offer and wish rules are the same kind.
-RULE_PROBES = ("review10-", "review11-", "review12-", "review13-")
+RULE_PROBES = ("review10-", "review11-", "review12-", "review13-", "review14-")
 # The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
 # otherwise ("none" on pass cases, review_manipulation) trains without one.
 CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data",
@@ -22,7 +22,7 @@ CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data
 
 print("# Labeled replies the classifier ([classifier] in classifier.toml) trains on, in the evaluation format.")
 print("# Written by eval/compliance/tools/training_set.py from every case file in eval/compliance except the")
-print("# held-out split and the reviews' rule probes (10 to 13); cases with `sources` (grounding of numbers) are left out.")
+print("# held-out split and the reviews' rule probes (10 to 14); cases with `sources` (grounding of numbers) are left out.")
 print("# Add reviewed cases to a case file there and rerun the script.")
 seen, n, conflicts = {}, 0, 0
 for path in sorted(glob.glob(os.path.join(ROOT, "*.jsonl"))):
