@@ -1222,3 +1222,23 @@ fn a_warning_word_does_not_clear_the_agents_own_channel() {
         ],
     );
 }
+
+/// Regression (session 9, review 14): an account handed out after 加他 (店长让您加他微信kf8888核对)
+/// was blocked only through the channel's name; the handle rule did not see it, so anything that
+/// cleared the name would have let the account through.
+#[test]
+fn an_account_after_jia_ta_is_a_handle_of_its_own() {
+    let (_dir, c) = rules_alone();
+    let result = c.check(
+        "怕有人冒充客服，所以店长让您加他微信kf8888核对",
+        &kefu::compliance::Grounding::default(),
+    );
+    assert!(
+        result
+            .findings
+            .iter()
+            .any(|f| f.rule.as_str() == "off.contact.handle"),
+        "{:?}",
+        result.findings
+    );
+}
