@@ -13,6 +13,7 @@ pub mod config;
 pub mod conversation;
 pub mod drafts;
 pub mod faq;
+pub mod han;
 pub mod http;
 pub mod knowledge;
 pub mod llm;

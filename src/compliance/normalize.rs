@@ -16,6 +16,8 @@
 
 use std::sync::OnceLock;
 
+use crate::han::is_han;
+
 /// Text prepared for matching. `text` is what rules run on; [`Normalized::span`] maps a byte
 /// range of `text` back to character offsets of the original.
 ///
@@ -600,15 +602,6 @@ fn quote_mark(out: &mut Out, c: char) {
             out.quotes.push((open, at));
         }
     }
-}
-
-/// A Han character (CJK unified ideographs and their extensions, compatibility ideographs).
-pub fn is_han(c: char) -> bool {
-    matches!(c,
-        '\u{3400}'..='\u{4DBF}'
-            | '\u{4E00}'..='\u{9FFF}'
-            | '\u{F900}'..='\u{FAFF}'
-            | '\u{20000}'..='\u{3134F}')
 }
 
 /// Negators that stay open at the end of a run: the verb or object they negate follows the

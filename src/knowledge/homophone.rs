@@ -12,14 +12,12 @@ use std::collections::HashMap;
 use jieba_rs::Jieba;
 use pinyin::ToPinyin;
 
+use crate::han::is_han;
+
 /// Longest stretch (in characters) that is compared by sound.
 const MAX_CHARS: usize = 4;
 /// A dictionary word at most this frequent in jieba's corpus may still be a typo.
 const RARE_WORD_FREQ: usize = 10;
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
-}
 
 /// The toneless reading of `chars`, each syllable followed by a space; `None` when a character
 /// has none. Only a character's usual reading: the one typed to get it (a heteronym's rare
@@ -49,7 +47,7 @@ impl Homophones {
         for w in vocabulary {
             let chars: Vec<char> = w.chars().collect();
             if !(2..=MAX_CHARS).contains(&chars.len())
-                || !chars.iter().all(|c| is_cjk(*c))
+                || !chars.iter().all(|c| is_han(*c))
                 || !h.words.insert(w.to_string())
             {
                 continue;
@@ -109,7 +107,7 @@ impl Homophones {
             let mut repaired = None;
             let mut chars: Vec<char> = Vec::new();
             for (j, t) in tokens.iter().enumerate().skip(i) {
-                if !t.chars().all(is_cjk) {
+                if !t.chars().all(is_han) {
                     break;
                 }
                 // A known word is what the customer meant, wherever it stands in the stretch:

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use jieba_rs::Jieba;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
+use crate::han::is_han;
+
 /// Tokenizer names registered on every index.
 pub const WORDS: &str = "kefu_words";
 pub const GRAMS: &str = "kefu_grams";
@@ -161,10 +163,6 @@ pub fn words(jieba: &Jieba, normalized: &str, search: bool, hmm: bool) -> Vec<St
         .collect()
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
-}
-
 /// Character bigrams over runs of CJK characters (a lone character stands for itself) and whole
 /// runs of ASCII letters/digits: survives typos and words jieba splits differently.
 pub fn grams(normalized: &str) -> Vec<String> {
@@ -184,7 +182,7 @@ pub fn grams(normalized: &str) -> Vec<String> {
         run.clear();
     };
     for c in normalized.chars() {
-        if is_cjk(c) {
+        if is_han(c) {
             if !ascii.is_empty() {
                 out.push(std::mem::take(&mut ascii));
             }
@@ -214,8 +212,8 @@ pub fn index_grams(normalized: &str) -> Vec<String> {
     for (i, &c) in chars.iter().enumerate() {
         // A lone character is already a token of `grams`.
         let lone =
-            (i == 0 || !is_cjk(chars[i - 1])) && (i + 1 == chars.len() || !is_cjk(chars[i + 1]));
-        if is_cjk(c) && !lone {
+            (i == 0 || !is_han(chars[i - 1])) && (i + 1 == chars.len() || !is_han(chars[i + 1]));
+        if is_han(c) && !lone {
             out.push(c.to_string());
         }
     }
