@@ -918,7 +918,7 @@ fn round8_review_files_hold_their_ratchets() {
     );
     at_most_flagged(&c, "review8-pass.jsonl", 5, 92);
     // Session 8: refusals that name the channel first pass (20 and 17 flagged before).
-    // Session 9: wishes for the customer's health pass (16 and 12 flagged before).
+    // Session 9: wishes for the customer's health pass (17 and 13 flagged before).
     at_most_flagged(&c, "review8b-pass.jsonl", 16, 50);
     at_most_flagged(&c, "round8-twins.jsonl", 12, 149);
 }
