@@ -10,26 +10,18 @@ fn rules() -> Compliance {
         .expect("shipped rules load")
 }
 
+#[path = "support/fs.rs"]
+mod fs_support;
+
 /// The shipped rules without the trained model (`classifier.toml` left out): what the rule files
 /// alone catch. The model has trained on most case files, so a test of a rule uses this.
 fn rules_alone() -> (tempfile::TempDir, Compliance) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("rules dir reads") {
-            let entry = entry.expect("dir entry");
-            let (src, dst) = (entry.path(), to.join(entry.file_name()));
-            if src.is_dir() {
-                copy(&src, &dst);
-            } else if entry.file_name() != "classifier.toml" {
-                std::fs::copy(&src, &dst).expect("copy");
-            }
-        }
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    copy(
+    fs_support::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         dir.path(),
     );
+    std::fs::remove_file(dir.path().join("classifier.toml")).expect("the model's file is there");
     let c = Compliance::load(dir.path()).expect("rules without the model load");
     (dir, c)
 }

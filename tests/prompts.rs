@@ -8,6 +8,10 @@ use kefu::knowledge::{Hit, Kind};
 use kefu::prompt::{PromptContext, Prompts};
 use kefu::scenario::{Classification, Emotion, Scenario};
 
+#[path = "support/fs.rs"]
+mod fs_support;
+use fs_support::copy_dir;
+
 fn repo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
@@ -117,17 +121,4 @@ fn a_missing_scenario_template_is_named() {
     // Regression: the message doubled the extension (`promotion.hbs.hbs`).
     assert!(!err.contains(".hbs.hbs"), "{err}");
     assert!(err.contains("prompts.dir"), "says what to do: {err}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

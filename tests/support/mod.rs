@@ -3,5 +3,6 @@
 
 pub mod app;
 pub mod fake_provider;
+pub mod fs;
 pub mod pg;
 pub mod serve;
