@@ -231,7 +231,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 58] = [
+const NOT_NEGATING: [&str; 65] = [
     "要不",
     "不如",
     "不然",
@@ -297,6 +297,15 @@ const NOT_NEGATING: [&str; 58] = [
     "行不行",
     "好不好",
     "对不对",
+    // Session 10: what the customer does not understand, as a condition (有什么不明白的随时电话我,
+    // 不清楚的可以加我微信问): the 不 is theirs, not a refusal of the offer after it.
+    "不明白的",
+    "不清楚的",
+    "不懂的",
+    "不理解的",
+    "不明白可以",
+    "不清楚可以",
+    "不懂可以",
 ];
 /// How many normalized characters before a hit are searched for a negation.
 const NEGATION_WINDOW: usize = 12;
