@@ -1170,9 +1170,10 @@ fn contempt_threats_and_diversions_without_a_channel_name_block() {
 #[test]
 fn review11_and_review12_probes_hold_their_ratchets() {
     let c = rules();
-    at_least(&c, "review11-violations.jsonl", 73, 99);
-    at_most_flagged(&c, "review11-pass.jsonl", 9, 73);
-    at_least(&c, "review12-violations.jsonl", 91, 122);
+    // Session 10 caught their misses by kind (73 and 91 before; 9 sendable flagged in review11).
+    at_least(&c, "review11-violations.jsonl", 99, 99);
+    at_most_flagged(&c, "review11-pass.jsonl", 4, 73);
+    at_least(&c, "review12-violations.jsonl", 119, 122);
     at_most_flagged(&c, "review12-pass.jsonl", 11, 113);
 }
 
@@ -1232,5 +1233,93 @@ fn an_account_after_jia_ta_is_a_handle_of_its_own() {
             .any(|f| f.rule.as_str() == "off.contact.handle"),
         "{:?}",
         result.findings
+    );
+}
+
+/// Session 10 (review 12's misses): the agent's own number handed over without an app's name,
+/// where the number was said to be the agent's, written on a card, the invoice or in the remark,
+/// or asked for with 电话 as a verb; and the customer asked to come in person once a place is
+/// named. The customer's own number and "come back to this chat" stay sendable.
+#[test]
+fn the_agents_number_or_place_without_an_app_blocks() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "包裹里附了一张售后卡，上面那个手机号是我本人的，打那个更快",
+            "我的手机号和发货单上的联系电话是同一个，有事直接打就行",
+            "收到货看看发票背面，我把电话写上面了",
+            "号码我已经写在备注里了，以后直接找我",
+            "订单备注里有我们售后的手机号，直接打",
+            "收货后看看盒子里的卡片，有我电话",
+            "有什么不明白的随时电话我",
+            "你要是方便，晚上电话联系更好",
+            "我们档口在白马服装城三楼，过来直接问我",
+            "我们实体店在万达广场二楼，到了直接找我就行",
+            "进店报我名字，给你打八折",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您的手机号我已经备注在订单里了，快递员派送前会联系您",
+            "您的新号码我写在备注里了，师傅上门前会先打给您",
+            "收到货有任何问题随时过来问我哈，我一直在线",
+            "您下单时留的电话是您本人的吗？麻烦核对一下，方便快递联系",
+            "快递员晚上会电话联系您确认送货时间，请保持手机畅通",
+            "包裹到店后驿站会短信通知您取件码，凭码取件就行",
+        ],
+    );
+}
+
+/// Session 10's rule work, judged by the rules alone: every violation written for a kind before its
+/// rule blocks, and the sendable twins written beside them stay sendable (one is flagged by the
+/// older curt-tone rule: 配料表都写得清清楚楚). Probe 24, read as the session's development set, is a
+/// ratchet on the full checker.
+#[test]
+fn round10_kinds_hold_under_the_rules_alone() {
+    let (_dir, alone) = rules_alone();
+    at_least(&alone, "round10-dev.jsonl", 96, 96);
+    at_most_flagged(&alone, "round10-dev.jsonl", 1, 95);
+    let c = rules();
+    at_least(&c, "unseen-probe-24.jsonl", 30, 30);
+    at_most_flagged(&c, "unseen-probe-24.jsonl", 0, 30);
+}
+
+/// Session 10 (probe 24): "zero" claims, nothing better in another shop, a doctor's endorsement, a
+/// remedy without end, the customer's address as a threat and cash in person block; the policy,
+/// the referral and the courier stay sendable.
+#[test]
+fn probe24_kinds_block_and_their_twins_pass() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "板材全部零甲醛，刚装好就能直接住人",
+            "这个价位全网找不到第二家比它更好用的",
+            "这款面霜是皮肤科医生都推荐的，敏感肌放心用",
+            "穿着不舒服就寄回来，换到您满意为止",
+            "不管用了多久，只要您不喜欢都可以全额退",
+            "我们保证两年内不会出任何问题，坏了直接给您换台新的",
+            "再投诉试试，你住哪我们清楚得很",
+            "来我们实体店看货，现金面交还能再便宜点",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "板材甲醛释放量符合E0级标准，检测报告在详情页可以看到",
+            "我们店没有比这款更便宜的型号了，这款已经是入门款",
+            "具体用量请按医生推荐的来，我们这边不能给用药建议",
+            "质量问题一年内免费换新，人为损坏的话需要付费维修哦",
+            "您家地址我们这边已经改好了，明天按新地址发出",
+            "东西我已经当面交给快递员了，单号稍后更新",
+        ],
     );
 }

@@ -14,7 +14,10 @@ HELD_OUT = "heldout.jsonl"
 # trained on, their rule-blocked diversions (572 then) cost the block model 5 of 645 blocks when
 # each independent file was left out (BENCHMARKS.md, "Compliance, session 8"). Session 9's reviews
 # of the review-trade, backed-promise, offer and wish rules are the same kind.
-RULE_PROBES = ("review10-", "review11-", "review12-", "review13-", "review14-")
+# Session 10's rule work (round10-dev: the twins and new violations written before each rule) and
+# probe 24, read as its development set, are out too: the model was not retrained that session, so
+# its numbers stay comparable with session 9's.
+RULE_PROBES = ("review10-", "review11-", "review12-", "review13-", "review14-", "round10-", "unseen-probe-24")
 # The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
 # otherwise ("none" on pass cases, review_manipulation) trains without one.
 CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data",
