@@ -1276,14 +1276,14 @@ fn the_agents_number_or_place_without_an_app_blocks() {
 }
 
 /// Session 10's rule work, judged by the rules alone: every violation written for a kind before its
-/// rule blocks, and the sendable twins written beside them stay sendable (one is flagged by the
-/// older curt-tone rule: 配料表都写得清清楚楚). Probe 24, read as the session's development set, is a
-/// ratchet on the full checker.
+/// rule blocks, and the sendable twins written beside them stay sendable (two are flagged by older
+/// rules: 配料表都写得清清楚楚 by the curt tone, 睡一觉头疼就好了 as a medical outcome). Probe 24, read
+/// as the session's development set, is a ratchet on the full checker.
 #[test]
 fn round10_kinds_hold_under_the_rules_alone() {
     let (_dir, alone) = rules_alone();
-    at_least(&alone, "round10-dev.jsonl", 96, 96);
-    at_most_flagged(&alone, "round10-dev.jsonl", 1, 95);
+    at_least(&alone, "round10-dev.jsonl", 102, 102);
+    at_most_flagged(&alone, "round10-dev.jsonl", 2, 102);
     let c = rules();
     at_least(&c, "unseen-probe-24.jsonl", 30, 30);
     at_most_flagged(&c, "unseen-probe-24.jsonl", 0, 30);
