@@ -1323,3 +1323,45 @@ fn probe24_kinds_block_and_their_twins_pass() {
         ],
     );
 }
+
+/// A read-only review of session 10's first rules (review15) flagged 65 of its 100 sendable
+/// replies, 53 through a new rule alone; the rules were narrowed by kind and its files are
+/// regression files (out of the model's training). What is still flagged is older rules' or a
+/// block the reviewer agreed with (麻烦您点一下已解决，系统才能给您发放补偿券).
+#[test]
+fn review15_probes_hold_their_ratchets() {
+    let c = rules();
+    at_least(&c, "review15-violations.jsonl", 28, 81);
+    at_most_flagged(&c, "review15-pass.jsonl", 11, 100);
+}
+
+/// Regression (session 10, review 15): the first session-10 rules blocked these sendable replies:
+/// a refund for a missing item (promise.backed_money), compensation for a late parcel, a doctor's
+/// dosage (med.endorse), a quoted or retired 零添加 (ad.absolute.zero), advice that compares two
+/// other things (ad.absolute.unrivalled), a parcel on its way (off.offer.place), the customer's
+/// new number in the remark (off.offer), a face-to-face trade warned against (面交), a food
+/// transition (med.immunity), an overdose warning (med.equiv) and a reward said to be independent
+/// of the review (tone.review_trade).
+#[test]
+fn session10_rules_leave_ordinary_replies_alone() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "您订单里的袜子没收到是我们漏发了，退您15块，已经提交退款了请注意查收。",
+            "晚到的这一单我们补您10元运费券，给您添麻烦了，真的抱歉。",
+            "孩子发烧的话建议带去医院，请以医生推荐的用法用量为准，我们不能给用药建议。",
+            "按新的食品标签国标要求，包装上的“零添加”三个字已经去掉了，配方和配料表都没变，您放心。",
+            "婴儿奶粉没有哪个品牌比母乳更好，能母乳尽量母乳，奶粉是补充。",
+            "物流显示还在路上，大概后天到，到了找我就行，我帮您核对配件。",
+            "您刚发的新号我已经写在订单备注里了，快递员派送前会打这个号码联系您。",
+            "有买家问面交的话能不能便宜，我们这边只走平台担保交易，验货有保障。",
+            "换粮请按7天过渡，吃了以后不拉肚子、便便成形，就说明猫咪适应了，可以全换。",
+            "这款感冒冲剂和您正在吃的退烧药成分重复，一起吃等于吃了两份退烧药，会过量的，请分开。",
+            "您把评价改了的话也不用告诉我们，我们补的那张券是给物流延误的，和评价没有关系。",
+            "您单位地址我们早就有数了，之前几单都是送这里，这次还是一样对吧？",
+        ],
+    );
+}
