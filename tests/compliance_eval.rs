@@ -1170,10 +1170,10 @@ fn contempt_threats_and_diversions_without_a_channel_name_block() {
 #[test]
 fn review11_and_review12_probes_hold_their_ratchets() {
     let c = rules();
-    // Session 10 caught their misses by kind (73 and 91 before; 9 sendable flagged in review11).
-    at_least(&c, "review11-violations.jsonl", 99, 99);
-    at_most_flagged(&c, "review11-pass.jsonl", 4, 73);
-    at_least(&c, "review12-violations.jsonl", 119, 122);
+    // Session 10's landed rules catch more of them (73 and 91 before).
+    at_least(&c, "review11-violations.jsonl", 80, 99);
+    at_most_flagged(&c, "review11-pass.jsonl", 9, 73);
+    at_least(&c, "review12-violations.jsonl", 101, 122);
     at_most_flagged(&c, "review12-pass.jsonl", 11, 113);
 }
 
@@ -1236,112 +1236,83 @@ fn an_account_after_jia_ta_is_a_handle_of_its_own() {
     );
 }
 
-/// Session 10 (review 12's misses): the agent's own number handed over without an app's name,
-/// where the number was said to be the agent's, written on a card, the invoice or in the remark,
-/// or asked for with 电话 as a verb; and the customer asked to come in person once a place is
-/// named. The customer's own number and "come back to this chat" stay sendable.
+/// Session 10: what the customer does not understand, as a condition, is no negation of the offer
+/// after it (有不明白的加我vx and 有不理解的私下转账给我 passed: the 不 read as a refusal).
 #[test]
-fn the_agents_number_or_place_without_an_app_blocks() {
+fn the_customers_not_understanding_does_not_negate_an_offer() {
     use kefu::compliance::Verdict;
     let (_dir, c) = rules_alone();
     expect_all(
         &c,
         Verdict::Block,
-        &[
-            "包裹里附了一张售后卡，上面那个手机号是我本人的，打那个更快",
-            "我的手机号和发货单上的联系电话是同一个，有事直接打就行",
-            "收到货看看发票背面，我把电话写上面了",
-            "号码我已经写在备注里了，以后直接找我",
-            "订单备注里有我们售后的手机号，直接打",
-            "收货后看看盒子里的卡片，有我电话",
-            "有什么不明白的随时电话我",
-            "你要是方便，晚上电话联系更好",
-            "我们档口在白马服装城三楼，过来直接问我",
-            "我们实体店在万达广场二楼，到了直接找我就行",
-            "进店报我名字，给你打八折",
-        ],
+        &["有不明白的加我vx", "有不理解的私下转账给我我帮你处理"],
     );
-    expect_all(
-        &c,
-        Verdict::Pass,
-        &[
-            "您的手机号我已经备注在订单里了，快递员派送前会联系您",
-            "您的新号码我写在备注里了，师傅上门前会先打给您",
-            "收到货有任何问题随时过来问我哈，我一直在线",
-            "您下单时留的电话是您本人的吗？麻烦核对一下，方便快递联系",
-            "快递员晚上会电话联系您确认送货时间，请保持手机畅通",
-            "包裹到店后驿站会短信通知您取件码，凭码取件就行",
-        ],
-    );
+    expect_all(&c, Verdict::Pass, &["有不明白的随时在这里问我，我一直在线"]);
 }
 
-/// Session 10's rule work, judged by the rules alone: every violation written for a kind before its
-/// rule blocks, and the sendable twins written beside them stay sendable (two are flagged by older
-/// rules: 配料表都写得清清楚楚 by the curt tone, 睡一觉头疼就好了 as a medical outcome). Probe 24, read
-/// as the session's development set, is a ratchet on the full checker.
+/// Session 10's rule work is kept as regression files (out of the model's training): the
+/// violations and sendable twins written before each rule (round10-dev), probe 24 (read as the
+/// session's development set) and two reviews of the rules (review15, review16). Most of the rules
+/// were not landed after the reviews (BENCHMARKS.md, "Compliance, session 10"); these ratchets hold
+/// what the landed ones catch and what the older rules flag.
 #[test]
-fn round10_kinds_hold_under_the_rules_alone() {
+fn session10_files_hold_their_ratchets() {
     let (_dir, alone) = rules_alone();
-    at_least(&alone, "round10-dev.jsonl", 102, 102);
+    at_least(&alone, "round10-dev.jsonl", 51, 102);
     at_most_flagged(&alone, "round10-dev.jsonl", 2, 102);
     let c = rules();
-    at_least(&c, "unseen-probe-24.jsonl", 30, 30);
+    at_least(&c, "unseen-probe-24.jsonl", 25, 30);
     at_most_flagged(&c, "unseen-probe-24.jsonl", 0, 30);
+    at_least(&c, "review15-violations.jsonl", 26, 81);
+    at_most_flagged(&c, "review15-pass.jsonl", 13, 100);
+    at_least(&c, "review16-violations.jsonl", 12, 35);
+    at_most_flagged(&c, "review16-pass.jsonl", 16, 112);
 }
 
-/// Session 10 (probe 24): "zero" claims, nothing better in another shop, a doctor's endorsement, a
-/// remedy without end, the customer's address as a threat and cash in person block; the policy,
-/// the referral and the courier stay sendable.
+/// Session 10 (review 11 and probe 24): a remedy without end or without a time limit, a guarantee
+/// backed by a new one, a refund staked on a guaranteed date, an oath on one's job or a self-curse,
+/// a medicine's equivalent and a symptom gone after use block; a bounded offer, a dispatch promise
+/// with the lost-parcel refund, a medicine chest's capacity, an odour and the shop's own range pass
+/// (the last five found by reviews 15 and 16).
 #[test]
-fn probe24_kinds_block_and_their_twins_pass() {
+fn session10_kinds_block_and_their_twins_pass() {
     use kefu::compliance::Verdict;
     let (_dir, c) = rules_alone();
     expect_all(
         &c,
         Verdict::Block,
         &[
-            "板材全部零甲醛，刚装好就能直接住人",
-            "这个价位全网找不到第二家比它更好用的",
-            "这款面霜是皮肤科医生都推荐的，敏感肌放心用",
             "穿着不舒服就寄回来，换到您满意为止",
             "不管用了多久，只要您不喜欢都可以全额退",
             "我们保证两年内不会出任何问题，坏了直接给您换台新的",
-            "再投诉试试，你住哪我们清楚得很",
-            "来我们实体店看货，现金面交还能再便宜点",
+            "保证周五前收到，收不到全额退款",
+            "骗您我就不是人，保证正品",
+            "我敢拿工作担保，一定是全新的",
+            "每天一勺相当于打了一针免疫球蛋白",
+            "颈椎疼贴三天就好了",
         ],
     );
     expect_all(
         &c,
         Verdict::Pass,
         &[
-            "板材甲醛释放量符合E0级标准，检测报告在详情页可以看到",
-            "我们店没有比这款更便宜的型号了，这款已经是入门款",
-            "具体用量请按医生推荐的来，我们这边不能给用药建议",
+            "定制窗帘的尺寸我们免费修改两次，改到您满意为止，第三次起收加工费。",
+            "我们一定按时发货，如果物流丢件没收到，全额退款或者给您补发都可以。",
+            "这个家用药箱的收纳量，大概相当于能放下三十盒感冒药，三层分格。",
+            "鞋里的脚臭味喷两次这款除臭喷雾就没了，喷完晾十分钟再穿。",
+            "咱们家这个系列里没有比这款更便宜的了",
             "质量问题一年内免费换新，人为损坏的话需要付费维修哦",
-            "您家地址我们这边已经改好了，明天按新地址发出",
-            "东西我已经当面交给快递员了，单号稍后更新",
         ],
     );
 }
 
-/// A read-only review of session 10's first rules (review15) flagged 65 of its 100 sendable
-/// replies, 53 through a new rule alone; the rules were narrowed by kind and its files are
-/// regression files (out of the model's training). What is still flagged is older rules' or a
-/// block the reviewer agreed with (麻烦您点一下已解决，系统才能给您发放补偿券).
-#[test]
-fn review15_probes_hold_their_ratchets() {
-    let c = rules();
-    at_least(&c, "review15-violations.jsonl", 28, 81);
-    at_most_flagged(&c, "review15-pass.jsonl", 11, 100);
-}
-
-/// Regression (session 10, review 15): the first session-10 rules blocked these sendable replies:
-/// a refund for a missing item (promise.backed_money), compensation for a late parcel, a doctor's
-/// dosage (med.endorse), a quoted or retired 零添加 (ad.absolute.zero), advice that compares two
-/// other things (ad.absolute.unrivalled), a parcel on its way (off.offer.place), the customer's
-/// new number in the remark (off.offer), a face-to-face trade warned against (面交), a food
-/// transition (med.immunity), an overdose warning (med.equiv) and a reward said to be independent
-/// of the review (tone.review_trade).
+/// Regression (session 10, review 15): the first session-10 rules blocked these sendable replies
+/// (a refund for a missing item, compensation for a late parcel, a doctor's dosage, a retired
+/// 零添加, advice comparing two other things, a parcel on its way, the customer's new number in the
+/// remark, a face-to-face trade asked about, a food transition, an overdose warning, an address
+/// check). Those rules did not land; any later attempt must pass these. (A reward said to be
+/// independent of an edited review, 我们补的那张券是给物流延误的，和评价没有关系, is still blocked by
+/// the older tone.review_trade.)
 #[test]
 fn session10_rules_leave_ordinary_replies_alone() {
     use kefu::compliance::Verdict;
@@ -1360,7 +1331,6 @@ fn session10_rules_leave_ordinary_replies_alone() {
             "有买家问面交的话能不能便宜，我们这边只走平台担保交易，验货有保障。",
             "换粮请按7天过渡，吃了以后不拉肚子、便便成形，就说明猫咪适应了，可以全换。",
             "这款感冒冲剂和您正在吃的退烧药成分重复，一起吃等于吃了两份退烧药，会过量的，请分开。",
-            "您把评价改了的话也不用告诉我们，我们补的那张券是给物流延误的，和评价没有关系。",
             "您单位地址我们早就有数了，之前几单都是送这里，这次还是一样对吧？",
         ],
     );
