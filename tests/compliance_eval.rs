@@ -1273,7 +1273,7 @@ fn session10_files_hold_their_ratchets() {
 /// backed by a new one, a refund staked on a guaranteed date, an oath on one's job or a self-curse,
 /// a medicine's equivalent and a symptom gone after use block; a bounded offer, a dispatch promise
 /// with the lost-parcel refund, a medicine chest's capacity, an odour and the shop's own range pass
-/// (the last five found by reviews 15 and 16).
+/// (found by reviews 15 and 16), as does a quality-problem warranty.
 #[test]
 fn session10_kinds_block_and_their_twins_pass() {
     use kefu::compliance::Verdict;

@@ -297,8 +297,8 @@ const NOT_NEGATING: [&str; 65] = [
     "行不行",
     "好不好",
     "对不对",
-    // Session 10: what the customer does not understand, as a condition (有什么不明白的随时电话我,
-    // 不清楚的可以加我微信问): the 不 is theirs, not a refusal of the offer after it.
+    // Session 10: what the customer does not understand, as a condition (有不明白的加我vx, 有不理解的
+    // 私下转账给我 passed): the 不 is theirs, not a refusal of the offer after it.
     "不明白的",
     "不清楚的",
     "不懂的",
