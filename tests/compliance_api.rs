@@ -375,6 +375,58 @@ fn word_classes_expand_in_regexes_of_any_file_and_unknown_ones_are_rejected() {
     assert_eq!(verdict(&c, "睡前喝一杯能缓解您的失眠"), Verdict::Block);
 }
 
+/// A class named as an entry of a word list (`warning = ["{referral}"]`) stands for its words,
+/// so eleven rules share one list; an unknown name is rejected like one in a regex.
+#[test]
+fn a_word_class_serves_as_a_rules_word_list_and_unknown_ones_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |list: &str| {
+        format!("[[rule]]\nid = \"t.cure\"\ncategory = \"medical_claims\"\nseverity = \"block\"\nterms = [\"治好\"]\nwarning = [{list}]\nmessage = \"m\"\n")
+    };
+    write(dir.path(), "a.toml", &rule(r#""{referral}", "药师""#));
+    write(
+        dir.path(),
+        "b.toml",
+        "[classes]\nreferral = [\"就医\", \"遵医嘱\"]\n",
+    );
+    let c = Compliance::load(dir.path()).expect("a class in a word list loads");
+    assert_eq!(verdict(&c, "这个药膏能治好湿疹"), Verdict::Block);
+    // Both the class's words and the rule's own word clear the hit.
+    assert_eq!(verdict(&c, "能不能治好要遵医嘱"), Verdict::Pass);
+    assert_eq!(verdict(&c, "能不能治好请问药师"), Verdict::Pass);
+
+    write(dir.path(), "a.toml", &rule(r#""{nope}""#));
+    let err = c
+        .reload()
+        .expect_err("an unknown class in a list is rejected");
+    assert!(err.to_string().starts_with("a.toml:2:"), "{err}");
+    assert!(
+        err.to_string().contains("`warning`: word class {nope}"),
+        "{err}"
+    );
+    assert_eq!(verdict(&c, "能不能治好要遵医嘱"), Verdict::Pass);
+}
+
+/// `whole_words`: a hit across two words (最低|能效) is dropped; without the flag the same hit
+/// counts, and a term at a word boundary or glued on one side only (最低|能|到) counts either way.
+#[test]
+fn whole_words_drops_a_hit_across_two_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = |flag: &str| {
+        format!("[[rule]]\nid = \"t.abuse\"\ncategory = \"pressure_or_disrespect\"\nseverity = \"block\"\n{flag}terms = [\"低能\"]\nmessage = \"m\"\n")
+    };
+    write(dir.path(), "a.toml", &rule("whole_words = true\n"));
+    let c = Compliance::load(dir.path()).expect("loads");
+    assert_eq!(verdict(&c, "这款空调最低能效是几级"), Verdict::Pass);
+    assert_eq!(verdict(&c, "你真是低能"), Verdict::Block);
+    assert_eq!(verdict(&c, "低能儿才问这种问题"), Verdict::Block);
+    assert_eq!(verdict(&c, "价格最低能到多少"), Verdict::Block);
+
+    write(dir.path(), "a.toml", &rule(""));
+    c.reload().expect("reloads");
+    assert_eq!(verdict(&c, "这款空调最低能效是几级"), Verdict::Block);
+}
+
 #[test]
 fn a_comparator_is_a_word_not_characters_across_two_words() {
     let c = shipped();

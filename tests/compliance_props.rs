@@ -133,6 +133,7 @@ mod matcher_equivalence {
             message: "".into(),
             suggestion: None,
             negation: false,
+            whole_words: false,
             near: Vec::new(),
             unless: Vec::new(),
             warning: Vec::new(),
@@ -179,5 +180,53 @@ mod matcher_equivalence {
             want.dedup();
             prop_assert_eq!(got, want);
         }
+
+        /// `whole_words` only ever drops hits (jieba's segmentation of any text around any hit,
+        /// no panic), and keeps a hit with no word across either of its ends.
+        #[test]
+        fn whole_words_only_drops_hits(
+            terms in prop::collection::vec("[低能最降耗你真是微信稍任\\PC]{2,3}", 1..8),
+            text in "[低能最降耗你真是微信稍任，a1\\PC]{0,40}",
+        ) {
+            let sources: Vec<TermSource> = terms
+                .iter()
+                .map(|t| TermSource { rule: 0, term: normalize(t).text, allow: false })
+                .filter(|s| !s.term.is_empty())
+                .collect();
+            prop_assume!(!sources.is_empty());
+            let m = Matcher::build(&sources, Vec::new()).expect("builds");
+            let n = normalize(&text);
+            let span = |h: kefu::compliance::matcher::Hit| (h.start, h.end);
+            let all: Vec<_> = m.find(&n, &[rule(0)]).into_iter().map(span).collect();
+            let whole = Rule { whole_words: true, ..rule(0) };
+            let kept: Vec<_> = m.find(&n, &[whole]).into_iter().map(span).collect();
+            for h in &kept {
+                prop_assert!(all.contains(h));
+                prop_assert!(n.text.is_char_boundary(h.0) && n.text.is_char_boundary(h.1));
+            }
+        }
+    }
+
+    /// 你真是低能: no word runs across 低能's ends, so `whole_words` keeps it; 最低能效 loses it.
+    #[test]
+    fn whole_words_keeps_a_term_said_as_a_word() {
+        let sources = vec![TermSource {
+            rule: 0,
+            term: "低能".into(),
+            allow: false,
+        }];
+        let m = Matcher::build(&sources, Vec::new()).expect("builds");
+        let whole = Rule {
+            whole_words: true,
+            ..rule(0)
+        };
+        assert_eq!(
+            m.find(&normalize("你真是低能"), std::slice::from_ref(&whole))
+                .len(),
+            1
+        );
+        assert!(m
+            .find(&normalize("这款空调最低能效是几级"), &[whole])
+            .is_empty());
     }
 }

@@ -69,6 +69,10 @@ struct RuleDef {
     /// A negation shortly before the hit in the same clause (不具有治疗作用) cancels it.
     #[serde(default)]
     negation: bool,
+    /// A hit that straddles two words of ordinary Chinese (最低|能效 holds 低能, 确保|准时 holds
+    /// 保准) is no hit.
+    #[serde(default)]
+    whole_words: bool,
     /// When not empty, the hit counts only if one of these words is close by in the sentence.
     #[serde(default)]
     near: Vec<String>,
@@ -162,6 +166,8 @@ pub struct Rule {
     pub message: Text,
     pub suggestion: Option<Text>,
     pub negation: bool,
+    /// Hits must not straddle two words (see `straddles_two_words` in the matcher).
+    pub whole_words: bool,
     /// Normalized `near` words.
     pub near: Vec<String>,
     /// Normalized `unless` words.
@@ -360,6 +366,37 @@ fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, S
         .collect()
 }
 
+/// A word-list entry that is exactly `{name}` stands for the words of that class, so one list
+/// (the doctor referrals, the refusals of a channel) serves every rule that needs it and a
+/// compliance officer edits it once.
+fn expand_lists(
+    words: &[String],
+    classes: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let name = w.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}'));
+        match name {
+            Some(name) if is_class_name(name) => {
+                let class = classes.get(name).ok_or_else(|| {
+                    format!("word class {{{name}}} is not defined in any [classes]")
+                })?;
+                out.extend(class.iter().cloned());
+            }
+            _ => out.push(w.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// A class name: a lower-case identifier (so `{0,8}` in a regex is a quantifier, not a class).
+fn is_class_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+}
+
 /// Replaces every `{name}` (a lower-case identifier, so quantifiers such as `{0,8}` stay) by
 /// the word class of that name. `\{name}` is a literal brace; `\\{name}` is a literal
 /// backslash and then the class (an odd run of backslashes escapes the brace).
@@ -483,6 +520,8 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             }
         }
     }
+    // Word lists (`warning`, `refusal` …) name a class as an entry `{name}`: its words, as written.
+    let class_words = classes.clone();
     let classes = compile_classes(classes);
     for (file, src, parsed) in parsed_files {
         let file: &String = file;
@@ -502,11 +541,15 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 ));
             }
             let idx = rules.len();
-            let mut own_terms = def.terms.clone();
+            let list = |field: &str, words: &[String]| {
+                expand_lists(words, &class_words)
+                    .map_err(|m| invalid(file, src, at, format!("rule \"{id}\": `{field}`: {m}")))
+            };
+            let mut own_terms = list("terms", &def.terms)?;
             for f in &def.term_files {
                 own_terms.extend(read_list(dir, f, file, src, &mut hashed)?);
             }
-            let mut own_allow = def.allow.clone();
+            let mut own_allow = list("allow", &def.allow)?;
             for f in &def.allow_files {
                 own_allow.extend(read_list(dir, f, file, src, &mut hashed)?);
             }
@@ -578,6 +621,12 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 })?;
                 regexes.push((idx, re));
             }
+            let near = normalized_words(&list("near", &def.near)?);
+            let unless = normalized_words(&list("unless", &def.unless)?);
+            let warning = normalized_words(&list("warning", &def.warning)?);
+            let refusal = normalized_words(&list("refusal", &def.refusal)?);
+            let redirect = normalized_words(&list("redirect", &def.redirect)?);
+            let offer_after = normalized_words(&list("offer_after", &def.offer_after)?);
             rules.push(Rule {
                 id: id.into(),
                 category: category(&def.category, file, src)?.into(),
@@ -585,12 +634,13 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
                 message: def.message.into(),
                 suggestion: def.suggestion.map(Text::from),
                 negation: def.negation,
-                near: normalized_words(&def.near),
-                unless: normalized_words(&def.unless),
-                warning: normalized_words(&def.warning),
-                refusal: normalized_words(&def.refusal),
-                redirect: normalized_words(&def.redirect),
-                offer_after: normalized_words(&def.offer_after),
+                whole_words: def.whole_words,
+                near,
+                unless,
+                warning,
+                refusal,
+                redirect,
+                offer_after,
             });
         }
         for def in parsed.pii {
@@ -728,6 +778,11 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
         }
     }
 
+    // Load jieba's dictionary with the rules (about 0.1 s, once per process), not on the first
+    // check that needs it.
+    if rules.iter().any(|r| r.whole_words) {
+        super::matcher::load_words();
+    }
     let matcher = Matcher::build(&terms, regexes).map_err(|message| RulesError::Invalid {
         file: sources.first().map(|s| s.0.clone()).unwrap_or_default(),
         line: 1,
