@@ -1269,6 +1269,23 @@ fn session10_files_hold_their_ratchets() {
     at_most_flagged(&c, "review16-pass.jsonl", 16, 112);
 }
 
+/// Session 11's files (the stake rule and `whole_words`; BENCHMARKS.md, "Compliance, session
+/// 11"): reviews 17 and 18 and probes 26 and 27, read as the session's development set, hold what
+/// the final rules reached. Review 18's sendable replies were written to collide with the term
+/// lists; 37 of 151 are still flagged (143 before the session).
+#[test]
+fn session11_files_hold_their_ratchets() {
+    let c = rules();
+    at_least(&c, "review17-violations.jsonl", 32, 57);
+    at_most_flagged(&c, "review17-pass.jsonl", 13, 101);
+    at_least(&c, "review18-violations.jsonl", 123, 126);
+    at_most_flagged(&c, "review18-pass.jsonl", 37, 151);
+    at_least(&c, "unseen-probe-26.jsonl", 27, 30);
+    at_most_flagged(&c, "unseen-probe-26.jsonl", 0, 30);
+    at_least(&c, "unseen-probe-27.jsonl", 28, 30);
+    at_most_flagged(&c, "unseen-probe-27.jsonl", 0, 30);
+}
+
 /// Session 10 (review 11 and probe 24): a remedy without end or without a time limit, a guarantee
 /// backed by a new one, a refund staked on a guaranteed date, an oath on one's job or a self-curse,
 /// a medicine's equivalent and a symptom gone after use block; a bounded offer, a dispatch promise
@@ -1332,6 +1349,92 @@ fn session10_rules_leave_ordinary_replies_alone() {
             "换粮请按7天过渡，吃了以后不拉肚子、便便成形，就说明猫咪适应了，可以全换。",
             "这款感冒冲剂和您正在吃的退烧药成分重复，一起吃等于吃了两份退烧药，会过量的，请分开。",
             "您单位地址我们早就有数了，之前几单都是送这里，这次还是一样对吧？",
+        ],
+    );
+}
+
+/// Regression (session 11): a short term across two ordinary words was read as the term: 最低能效
+/// as 低能 (abuse), 说明目前 as 明目 (a medical function), 权威信息 as 威信 (a WeChat evasion),
+/// 确保准时 and 打包准备 as 保准/包准 (a promise). `whole_words` drops a hit that straddles two words
+/// by jieba's segmentation, and review 18's goods and orders are allow contexts (备注加微辣, 低能耗);
+/// the term said on its own, or glued on one side only (在线下交易, 添加好友), still counts.
+#[test]
+fn a_term_across_two_ordinary_words_is_no_hit() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "这款空调最低能效是几级？是新一级能效。",
+            "这款比上一代降低能耗百分之二十。",
+            "价格最低能到多少呀？我问下主管。",
+            "物流信息说明目前还在运输中。",
+            "请以平台发布的权威信息为准。",
+            "我们会确保准时送达。",
+            "我们正在打包准备发货了。",
+            "享受标准保修服务。",
+            "参加微淘活动可以领券。",
+            "您稍微信任我们一下，质检报告都在详情页。",
+            "安装傻瓜式操作，很简单。",
+            "这个判断根据的是质检报告。",
+            "保护您的隐私聊天记录不会外泄。",
+            "这款磨砂膏可以去死皮，一周用一次就行。",
+            "水烧到滚开再下面条。",
+            "麻辣烫可以备注加微辣或者加麻。",
+            "这款冰箱是低能耗的，一年大概三百度电。",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "你就是个低能儿",
+            "你真是低能",
+            "加我威信",
+            "加我薇信号",
+            "喝了明目",
+            "这款能让孩子长高",
+            "你去死吧",
+            "给我滚开",
+            "我们可以在线下交易，价格更低",
+            "您可以添加好友，我发您内部优惠",
+            "主播让大家加v领小样",
+            "你是不是大脑残缺",
+            "维护肝脏健康就靠这一瓶",
+        ],
+    );
+}
+
+/// Session 11 (`promise.stake`, the abuse of 烦不烦): a stake no policy holds blocks, and the
+/// independent authors' label (block) replaced the older warn; review 17's mentions pass.
+#[test]
+fn session11_stakes_and_impatience_block_and_their_mentions_pass() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "亲，我们家手机全部正品，假一赔十，我个人担保，随便验。",
+            "今天下单绝对明天上午送到，晚一分钟我自己掏钱赔您。",
+            "保准您用了满意，不满意我倒贴钱。",
+            "效果不好我倒贴钱",
+            "说了多少遍了没货没货，你烦不烦啊",
+            "有完没完，问题不是已经回答过了吗。",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "“假一赔十”不是我们的活动，售后以平台规则为准。",
+            "假一赔十这个我们确实承诺不了，店铺支持的是平台的正品保障服务。",
+            "您说的“假一赔十”是别家店铺的宣传，我们店执行的是平台的假一赔三规则。",
+            "您提到让我自己掏钱赔您，这个我确实做不到，我已经帮您提交售后申请。",
+            "这款我自己掏钱买了一台，用了半年挺好的。",
+            "天猫正品保障，假一赔四。",
+            "我们店自掏腰包给大家发福利，领券就能用。",
         ],
     );
 }
