@@ -1272,14 +1272,14 @@ fn session10_files_hold_their_ratchets() {
 /// Session 11's files (the stake rule and `whole_words`; BENCHMARKS.md, "Compliance, session
 /// 11"): reviews 17 and 18 and probes 26 and 27, read as the session's development set, hold what
 /// the final rules reached. Review 18's sendable replies were written to collide with the term
-/// lists; 37 of 151 are still flagged (143 before the session).
+/// lists; 33 of 151 are still flagged (143 before the session).
 #[test]
 fn session11_files_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review17-violations.jsonl", 32, 57);
     at_most_flagged(&c, "review17-pass.jsonl", 13, 101);
     at_least(&c, "review18-violations.jsonl", 123, 126);
-    at_most_flagged(&c, "review18-pass.jsonl", 37, 151);
+    at_most_flagged(&c, "review18-pass.jsonl", 33, 151);
     at_least(&c, "unseen-probe-26.jsonl", 27, 30);
     at_most_flagged(&c, "unseen-probe-26.jsonl", 0, 30);
     at_least(&c, "unseen-probe-27.jsonl", 28, 30);
