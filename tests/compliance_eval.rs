@@ -1264,7 +1264,7 @@ fn session10_files_hold_their_ratchets() {
     at_least(&c, "unseen-probe-24.jsonl", 25, 30);
     at_most_flagged(&c, "unseen-probe-24.jsonl", 0, 30);
     at_least(&c, "review15-violations.jsonl", 26, 81);
-    at_most_flagged(&c, "review15-pass.jsonl", 13, 100);
+    at_most_flagged(&c, "review15-pass.jsonl", 12, 100);
     at_least(&c, "review16-violations.jsonl", 12, 35);
     at_most_flagged(&c, "review16-pass.jsonl", 16, 112);
 }
@@ -1435,6 +1435,10 @@ fn session11_stakes_and_impatience_block_and_their_mentions_pass() {
             "这款我自己掏钱买了一台，用了半年挺好的。",
             "天猫正品保障，假一赔四。",
             "我们店自掏腰包给大家发福利，领券就能用。",
+            // Older false positives fixed in session 11: the platforms' late-dispatch refund, and
+            // instructions that are clear (not said back at the customer).
+            "我们承诺48小时内发货，超时未发货您可以直接全额退，不用等我们同意。",
+            "说明书上写得明明白白，按步骤来就行",
         ],
     );
 }
