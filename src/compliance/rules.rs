@@ -411,9 +411,8 @@ fn expand_classes(re: &str, classes: &BTreeMap<String, String>) -> Result<String
             .unwrap_or(after.len());
         let name = &after[..name_len];
         let backslashes = out.chars().rev().take_while(|&c| c == '\\').count();
-        let is_class = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && after[name_len..].starts_with('}')
-            && backslashes % 2 == 0;
+        let is_class =
+            is_class_name(name) && after[name_len..].starts_with('}') && backslashes % 2 == 0;
         if !is_class {
             out.push('{');
             rest = after;
