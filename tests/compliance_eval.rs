@@ -1383,6 +1383,7 @@ fn a_term_across_two_ordinary_words_is_no_hit() {
             "水烧到滚开再下面条。",
             "麻辣烫可以备注加微辣或者加麻。",
             "这款冰箱是低能耗的，一年大概三百度电。",
+            "您的孩子有智力障碍的话，这款玩具也适合。",
         ],
     );
     expect_all(
@@ -1398,6 +1399,10 @@ fn a_term_across_two_ordinary_words_is_no_hit() {
             "你去死吧",
             "给我滚开",
             "我们可以在线下交易，价格更低",
+            // A frame's regex hit may start mid-word (在线|下结算): whole_words leaves it.
+            "我们可以在线下结算，价格更低",
+            "下次过来店里付款",
+            "用了能修复受损的屏障",
             "您可以添加好友，我发您内部优惠",
             "主播让大家加v领小样",
             "你是不是大脑残缺",

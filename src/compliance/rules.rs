@@ -69,8 +69,8 @@ struct RuleDef {
     /// A negation shortly before the hit in the same clause (不具有治疗作用) cancels it.
     #[serde(default)]
     negation: bool,
-    /// A hit that straddles two words of ordinary Chinese (最低|能效 holds 低能, 确保|准时 holds
-    /// 保准) is no hit.
+    /// A term hit (or a two-character regex hit) across words of ordinary Chinese (最低|能效
+    /// holds 低能, 确保|准时 holds 保准) is no hit.
     #[serde(default)]
     whole_words: bool,
     /// When not empty, the hit counts only if one of these words is close by in the sentence.
@@ -166,7 +166,7 @@ pub struct Rule {
     pub message: Text,
     pub suggestion: Option<Text>,
     pub negation: bool,
-    /// Hits must not straddle two words (see `straddles_two_words` in the matcher).
+    /// Term hits must not straddle words (see `straddles_two_words` in the matcher).
     pub whole_words: bool,
     /// Normalized `near` words.
     pub near: Vec<String>,
@@ -375,16 +375,19 @@ fn expand_lists(
 ) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(words.len());
     for w in words {
-        let name = w.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}'));
-        match name {
-            Some(name) if is_class_name(name) => {
-                let class = classes.get(name).ok_or_else(|| {
-                    format!("word class {{{name}}} is not defined in any [classes]")
-                })?;
-                out.extend(class.iter().cloned());
-            }
-            _ => out.push(w.clone()),
+        let Some(name) = w.trim().strip_prefix('{').and_then(|r| r.strip_suffix('}')) else {
+            out.push(w.clone());
+            continue;
+        };
+        if !is_class_name(name) {
+            return Err(format!(
+                "\"{w}\" looks like a word class but is not a class name (lower-case letters, digits and _); write the class's name or the word without braces"
+            ));
         }
+        let class = classes.get(name).ok_or_else(|| {
+            format!("word class {{{name}}} is not defined in any [classes]; define it (classes.toml holds the shared ones) or remove the entry")
+        })?;
+        out.extend(class.iter().cloned());
     }
     Ok(out)
 }
