@@ -166,7 +166,8 @@ pub struct Rule {
     pub message: Text,
     pub suggestion: Option<Text>,
     pub negation: bool,
-    /// Term hits must not straddle words (see `straddles_two_words` in the matcher).
+    /// Term hits and two-character regex hits must not straddle words (see
+    /// `straddles_two_words` in the matcher).
     pub whole_words: bool,
     /// Normalized `near` words.
     pub near: Vec<String>,
@@ -353,15 +354,15 @@ fn read_cases(
 }
 
 /// Each word class as a regex alternation over its normalized words, longest first.
-fn compile_classes(classes: BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+fn compile_classes(classes: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
     classes
-        .into_iter()
+        .iter()
         .map(|(name, words)| {
-            let mut words = normalized_words(&words);
+            let mut words = normalized_words(words);
             words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
             words.dedup();
             let alt: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
-            (name, format!("(?:{})", alt.join("|")))
+            (name.clone(), format!("(?:{})", alt.join("|")))
         })
         .collect()
 }
@@ -522,9 +523,10 @@ pub fn compile(dir: &Path, sources: &[(String, String)]) -> Result<RuleSet, Rule
             }
         }
     }
-    // Word lists (`warning`, `refusal` …) name a class as an entry `{name}`: its words, as written.
-    let class_words = classes.clone();
-    let classes = compile_classes(classes);
+    // Regexes use a class as an alternation; word lists (`warning`, `refusal` …) name it as an
+    // entry `{name}` and take its words as written.
+    let class_words = classes;
+    let classes = compile_classes(&class_words);
     for (file, src, parsed) in parsed_files {
         let file: &String = file;
         let src: &String = src;
