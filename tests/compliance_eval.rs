@@ -1177,6 +1177,9 @@ fn review11_and_review12_probes_hold_their_ratchets() {
     at_most_flagged(&c, "review12-pass.jsonl", 11, 113);
 }
 
+/// Session 12 landed a narrower frame (`reported_request` in the matcher): 16 of review 13's and
+/// 19 of review 14's sendable warnings pass since, and none of either's violations does.
+///
 /// A third review of session 9 attacked a frame that cleared a channel someone else asked the
 /// customer to use when the reply then disowns it (如果快递员让您加他微信领补偿，千万别加), and more
 /// refuters of a quoted claim (“百分百不过敏”不准确): 106 of its 113 first violations passed through
@@ -1186,13 +1189,13 @@ fn review11_and_review12_probes_hold_their_ratchets() {
 fn review13_probes_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review13-violations.jsonl", 140, 143);
-    at_most_flagged(&c, "review13-pass.jsonl", 96, 122);
+    at_most_flagged(&c, "review13-pass.jsonl", 80, 122);
     // The stricter template of review 13 (the request and the disavowal in the hit's clause or
     // the next, only fillers between) cleared 45 of these sendable warnings; review 14 then passed
     // 88 of its 112 violations through it (我们真不是骗子，让您加微信只是为了尽快给您退款，别信他们乱说哈),
     // so it did not land either.
     at_least(&c, "review14-violations.jsonl", 108, 112);
-    at_most_flagged(&c, "review14-pass.jsonl", 54, 57);
+    at_most_flagged(&c, "review14-pass.jsonl", 35, 57);
 }
 
 /// Regression (session 9, review 13): a fraud-warning word later in the sentence cleared the
@@ -1448,6 +1451,56 @@ fn session11_stakes_and_impatience_block_and_their_mentions_pass() {
             // instructions that are clear (not said back at the customer).
             "我们承诺48小时内发货，超时未发货您可以直接全额退，不用等我们同意。",
             "说明书上写得明明白白，按步骤来就行",
+        ],
+    );
+}
+
+/// Session 12, review 19: disguised diversions in the shape of the frame (113; 30 pass, as on the
+/// rules before it: their tails name no channel, 等我核实完再加) and sendable warnings (40; 10
+/// flagged, 23 before).
+#[test]
+fn review19_holds_its_ratchets() {
+    let c = rules();
+    at_least(&c, "review19-violations.jsonl", 83, 113);
+    at_most_flagged(&c, "review19-pass.jsonl", 10, 40);
+}
+
+/// Session 12: a fraud warning that reports someone else's request for a channel and tells the
+/// customer to refuse it is sendable (blind probes 18 and 20 had them blocked); the disguises of
+/// reviews 13 and 14 still block: the dismissal aimed elsewhere, a vouching word, other accounts
+/// told off, a subject of the shop's own, a handle, the agent's own offer.
+#[test]
+fn a_reported_request_told_off_passes_and_its_disguises_block() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "如果有快递员让您加他微信领红包，建议不要加，有问题直接找平台客服",
+            "您好，近期有骗子冒充客服打电话或发短信，让顾客扫码、加微信办理退款，请您千万不要相信，退款只会原路退回。",
+            "有人以店铺客服身份让您加QQ，请马上拉黑并举报",
+            "快递员要是让你加微信，不要加，他不是我们的人。",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "快递员让您加他微信补偿运费，不要转账哈，他转给您就行",
+            "对方仓库让您加微信确认地址，别理他们平台的提示哈",
+            "亲我们不是骗子，让您加微信是为了拉您进售后群领补偿，别信他们哈",
+            "有骗子冒充客服，真客服只会让您加企业微信kefu2024，别信他们哦",
+            "有人让你加店长微信领补偿的话放心加，其他号一律别加。",
+            "快递员让你加理赔微信的话直接加，来路不明的号别理。",
+            "有人让你加微信的话加我这个就行别加别人的。",
+            "对方让您加他QQ退款，别加微信哈",
+            // Review 19: what follows the dismissal offers another way or vouches after all.
+            "有人让您加微信的话先别加，等我核实完再加微信",
+            "有快递员让您加微信不要加，有事我电话联系您",
+            "如果有人让您加微信领退款，不要加，退款我直接打到您支付宝",
+            "有人让您加微信不要加，等会儿有个叫小王的加您，那个是我，备注订单号",
+            "有人让您加微信别加，有事微我",
         ],
     );
 }

@@ -435,7 +435,8 @@ impl Matcher {
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
                 || (!rule.warning.is_empty()
-                    && in_clause(text, breaks, h, &rule.warning, true)
+                    && (in_clause(text, breaks, h, &rule.warning, true)
+                        || (!rule.refusal.is_empty() && reported_request(text, h, rule)))
                     && !own_offer(text, breaks, h));
             let refused = !rule.refusal.is_empty() && refused(text, breaks, &channels, h, rule);
             // Last, so jieba runs only for hits that would otherwise stay.
@@ -742,6 +743,247 @@ fn own_offer(text: &str, breaks: &[usize], h: &Hit) -> bool {
     let clause = &text[clause_start(text, breaks, h.start)..h.end];
     OWN_OFFER.iter().any(|w| clause.contains(w))
 }
+
+/// Who asks the customer, in a fraud warning, to add a channel: someone other than the shop.
+const REQUEST_ACTORS: [&str; 15] = [
+    "有人",
+    "骗子",
+    "陌生人",
+    "快递员",
+    "快递小哥",
+    "骑手",
+    "对方",
+    "任何人",
+    "别人",
+    "他人",
+    "谁",
+    "冒充",
+    "自称",
+    "不法分子",
+    "第三方",
+];
+
+/// The request itself, addressed to the customer (让您 is 让你 after normalization).
+const REQUESTS: [&str; 10] = [
+    "让你",
+    "叫你",
+    "要你",
+    "要求你",
+    "诱导你",
+    "引导你",
+    "让顾客",
+    "让买家",
+    "让大家",
+    "要求顾客",
+];
+
+/// Actor words that name no third party here (所有人都这样, 没有人会坑您, 我们不是骗子).
+const NOT_ACTORS: [&str; 8] = [
+    "所有人",
+    "没有人",
+    "没人",
+    "不是骗子",
+    "不是陌生人",
+    "不是冒充",
+    "不是别人",
+    "别人家",
+];
+
+/// What the warning tells the customer to do with the request itself. It must close its clause
+/// (only particles after it): 别信他们, 别理他们平台的提示 and 别加微信哈 tell off someone or something
+/// else (review 14).
+const DISMISSALS: [&str; 17] = [
+    "不要加",
+    "别加",
+    "不要添加",
+    "别添加",
+    "不要相信",
+    "别相信",
+    "不要信",
+    "别信",
+    "不要理会",
+    "别理会",
+    "不予理会",
+    "别理",
+    "不要理",
+    "举报",
+    "是骗子",
+    "是诈骗",
+    "谨防",
+];
+
+/// A channel named as what someone else asks of the customer, told off later in the sentence:
+/// 如果有快递员让您加他微信领红包，建议不要加; 近期有骗子冒充客服…，让顾客扫码、加微信办理退款，请您千万
+/// 不要相信 (blind probes 18 and 20, session 12). The request stands in the hit's own clause, before
+/// it; its actor (not the shop) opens that clause, or the clause opens with the request and the
+/// actor stands earlier in the sentence (有骗子冒充客服，真客服只会让您加… has a subject of its own).
+/// Nothing the agent offers follows anywhere (有人让你加微信的话加我这个就行别加别人的, review 14),
+/// and no handle or number: the disguised diversion always names its own way.
+fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
+    let sentence_start = text[..h.start]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let clause_at = clause_start(text, &[], h.start);
+    let Some(request) = REQUESTS
+        .iter()
+        .filter_map(|r| text[clause_at..h.start].rfind(r))
+        .max()
+    else {
+        return false;
+    };
+    let subject = text[clause_at..clause_at + request].trim();
+    let actor_zone = if subject.is_empty() {
+        &text[sentence_start..clause_at]
+    } else {
+        subject
+    };
+    let mut actor_zone = actor_zone.to_string();
+    for w in NOT_ACTORS {
+        actor_zone = actor_zone.replace(w, "_");
+    }
+    if !REQUEST_ACTORS.iter().any(|a| actor_zone.contains(a)) {
+        return false;
+    }
+    let after = &text[h.end..];
+    if OWN_OFFER.iter().any(|w| text[sentence_start..].contains(w))
+        || after.chars().any(|c| c.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    let sentence = after
+        .char_indices()
+        .find(|&(_, c)| is_sentence_end(c))
+        .map_or(after, |(i, _)| &after[..i]);
+    DISMISSALS.iter().any(|d| {
+        sentence.match_indices(d).any(|(i, _)| {
+            let own_clause = &sentence[clause_start(sentence, &[], i)..i];
+            // Everything the reply says after the dismissal; the bait before it (领红包) is the
+            // scam's, not an offer.
+            let rest = &after[i + d.len()..];
+            sentence[i + d.len()..]
+                .chars()
+                .take_while(|c| !is_clause_end(*c))
+                .all(|c| AFTER_REFUSAL.contains(c))
+                && !ENDORSEMENTS
+                    .iter()
+                    .chain(&AFTER_A_WARNING)
+                    .any(|w| sentence[..i].contains(w))
+                && !OTHERS.iter().any(|w| own_clause.contains(w))
+                && !rule.offer_after.iter().any(|w| rest.contains(w.as_str()))
+                && !VOUCHED_AFTER
+                    .iter()
+                    .chain(&AFTER_A_WARNING)
+                    .any(|w| rest.contains(w))
+        })
+    })
+}
+
+/// Said after the dismissal, they vouch for the request after all (…不要加，那个是我); 正规 and
+/// 我们的 are not here (那不是正规流程, 他不是我们的人).
+const VOUCHED_AFTER: [&str; 13] = [
+    "放心",
+    "真的",
+    "照着",
+    "直接加",
+    "官方",
+    "没事",
+    "可以加",
+    "本人",
+    "那是",
+    "那个是",
+    "就加",
+    "加吧",
+    "没问题",
+];
+
+/// Said of the request before it is told off, they vouch for it (有人让你加店长微信的话放心加，…;
+/// 那是我们店的福利群, review 13).
+const ENDORSEMENTS: [&str; 16] = [
+    "放心",
+    "真的",
+    "照着",
+    "直接加",
+    "官方",
+    "我们店",
+    "我们的",
+    "没事",
+    "可以加",
+    "正规",
+    "本人",
+    "那是",
+    "那个是",
+    "就加",
+    "加吧",
+    "没问题",
+];
+
+/// What a disguise says after its warning, and a warning need not: the way the agent will take
+/// instead (我下班后加您, 退款我直接打到您支付宝, 有事发短信给我, 来小红书找我们), an exception (除非,
+/// 但如果是我们), or the request vouched for after all (不是骗子, 请通过, 不要拒绝): review 19 passed 28
+/// violations through the frame without it; a channel said as a verb (有事微我) too. Normalized
+/// text: 您 is 你.
+const AFTER_A_WARNING: [&str; 44] = [
+    "不是骗",
+    "不是诈骗",
+    "不用担心",
+    "不要担心",
+    "不用警惕",
+    "不要拒绝",
+    "不要举报",
+    "别拒绝",
+    "请通过",
+    "通过一下",
+    "安排的",
+    "但",
+    "除非",
+    "不过",
+    "要加",
+    "再加",
+    "我来",
+    "我会",
+    "我们会",
+    "我让",
+    "我给",
+    "我用",
+    "我直接",
+    "我再",
+    "我稍后",
+    "我已经",
+    "加你",
+    "联系你",
+    "发你",
+    "转你",
+    "退你",
+    "给你转",
+    "私信",
+    "私你",
+    "小红书",
+    "抖音",
+    "支付宝",
+    "熟人",
+    "辨别",
+    "核实",
+    "微我",
+    "企我",
+    "扣我",
+    "v我",
+];
+
+/// A dismissal of other accounts endorses the one asked for (其他号一律别加, 来路不明的号别理,
+/// review 13).
+const OTHERS: [&str; 9] = [
+    "其他",
+    "其它",
+    "别的",
+    "陌生",
+    "来路不明",
+    "另外",
+    "以外",
+    "除了",
+    "别人的",
+];
 
 /// What may follow a refusal before its clause ends: sentence particles and the customer
 /// addressed (个人微信是不能给你的哈). Not 了 (微信号不能用了，加这个新的) and no emoji (微信不行😅).
