@@ -681,11 +681,17 @@ fn negated(text: &str, breaks: &[usize], at: usize) -> bool {
 /// Whether a negator stands in `part`, outside the words that contain one without negating
 /// (特别, 不好意思, 是不是 …).
 fn has_negator(part: &str) -> bool {
+    let part = masked(part, &NOT_NEGATING);
+    NEGATORS.iter().any(|n| part.contains(n))
+}
+
+/// `part` with each of `words` blanked out, so the words inside them are not found.
+fn masked(part: &str, words: &[&str]) -> String {
     let mut part = part.to_string();
-    for w in NOT_NEGATING {
+    for w in words {
         part = part.replace(w, "_");
     }
-    NEGATORS.iter().any(|n| part.contains(n))
+    part
 }
 
 /// Whether one of `words` is in the clauses the hit spans (and with `to_sentence_end`, in the
@@ -820,11 +826,7 @@ const DISMISSALS: [&str; 17] = [
 /// Nothing the agent offers follows anywhere (有人让你加微信的话加我这个就行别加别人的, review 14),
 /// and no handle or number: the disguised diversion always names its own way.
 fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
-    let sentence_start = text[..h.start]
-        .char_indices()
-        .rev()
-        .find(|&(_, c)| is_sentence_end(c))
-        .map_or(0, |(i, c)| i + c.len_utf8());
+    let sentence_start = h.start - text_before(text, h.start, usize::MAX, is_sentence_end).len();
     let clause_at = clause_start(text, &[], h.start);
     let Some(request) = REQUESTS
         .iter()
@@ -839,10 +841,7 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
     } else {
         subject
     };
-    let mut actor_zone = actor_zone.to_string();
-    for w in NOT_ACTORS {
-        actor_zone = actor_zone.replace(w, "_");
-    }
+    let actor_zone = masked(actor_zone, &NOT_ACTORS);
     if !REQUEST_ACTORS.iter().any(|a| actor_zone.contains(a)) {
         return false;
     }
@@ -852,10 +851,7 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
     {
         return false;
     }
-    let sentence = after
-        .char_indices()
-        .find(|&(_, c)| is_sentence_end(c))
-        .map_or(after, |(i, _)| &after[..i]);
+    let sentence = text_after(text, h.end, usize::MAX, is_sentence_end);
     DISMISSALS.iter().any(|d| {
         sentence.match_indices(d).any(|(i, _)| {
             let own_clause = &sentence[clause_start(sentence, &[], i)..i];
@@ -866,8 +862,9 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
                 .chars()
                 .take_while(|c| !is_clause_end(*c))
                 .all(|c| AFTER_REFUSAL.contains(c))
-                && !ENDORSEMENTS
+                && !VOUCHED_AFTER
                     .iter()
+                    .chain(&VOUCHED_BEFORE_TOO)
                     .chain(&AFTER_A_WARNING)
                     .any(|w| sentence[..i].contains(w))
                 && !OTHERS.iter().any(|w| own_clause.contains(w))
@@ -898,26 +895,9 @@ const VOUCHED_AFTER: [&str; 13] = [
     "没问题",
 ];
 
-/// Said of the request before it is told off, they vouch for it (有人让你加店长微信的话放心加，…;
-/// 那是我们店的福利群, review 13).
-const ENDORSEMENTS: [&str; 16] = [
-    "放心",
-    "真的",
-    "照着",
-    "直接加",
-    "官方",
-    "我们店",
-    "我们的",
-    "没事",
-    "可以加",
-    "正规",
-    "本人",
-    "那是",
-    "那个是",
-    "就加",
-    "加吧",
-    "没问题",
-];
+/// Said of the request before it is told off, these vouch for it too, beside [`VOUCHED_AFTER`]
+/// (有人让你加店长微信的话放心加，…; 那是我们店的福利群, review 13).
+const VOUCHED_BEFORE_TOO: [&str; 3] = ["我们店", "我们的", "正规"];
 
 /// What a disguise says after its warning, and a warning need not: the way the agent will take
 /// instead (我下班后加您, 退款我直接打到您支付宝, 有事发短信给我, 来小红书找我们), an exception (除非,
