@@ -71,11 +71,26 @@ pub struct Example {
 /// Character 1–3-grams of `text`, each once, as exact keys (three 21-bit code points). A run of
 /// digits counts as one `#` and a run of Latin letters as one `a`: numbers and handles are the
 /// detectors' and word lists' business, and the phone numbers and handles in flagged cases would
-/// otherwise teach the model that any order number or model name is suspect.
+/// otherwise teach the model that any order number or model name is suspect. An address-like run
+/// without a house number counts as one `@` for the same reason: the streets of leaked orders in
+/// flagged cases made every street read back to a customer suspect (blind probes 30 and 31,
+/// session 13). A full address keeps its characters: it is what those cases leak.
 pub fn grams(text: &str) -> Vec<u64> {
     const NONE: u64 = 0x1F_FFFF;
     let mut chars: Vec<u64> = Vec::with_capacity(text.len() / 2);
-    for c in text.chars() {
+    let mut addresses = super::pii::address_spans(text)
+        .filter(|&(_, _, sure)| !sure)
+        .peekable();
+    for (i, c) in text.char_indices() {
+        while addresses.next_if(|&(_, end, _)| end <= i).is_some() {}
+        if let Some(&(start, _, _)) = addresses.peek() {
+            if start <= i {
+                if start == i {
+                    chars.push('@' as u64);
+                }
+                continue;
+            }
+        }
         let class = if c.is_ascii_digit() {
             Some('#' as u64)
         } else if c.is_ascii_alphabetic() {
