@@ -1178,7 +1178,8 @@ fn review11_and_review12_probes_hold_their_ratchets() {
 }
 
 /// Session 12 landed a narrower frame (`reported_request` in the matcher): 16 of review 13's and
-/// 19 of review 14's sendable warnings pass since, and none of either's violations does.
+/// 19 of review 14's sendable warnings pass since, and none of either's violations does; session
+/// 13's dismissals (挂断, 请勿理会, 别上当) cleared three more.
 ///
 /// A third review of session 9 attacked a frame that cleared a channel someone else asked the
 /// customer to use when the reply then disowns it (如果快递员让您加他微信领补偿，千万别加), and more
@@ -1189,13 +1190,13 @@ fn review11_and_review12_probes_hold_their_ratchets() {
 fn review13_probes_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review13-violations.jsonl", 140, 143);
-    at_most_flagged(&c, "review13-pass.jsonl", 80, 122);
+    at_most_flagged(&c, "review13-pass.jsonl", 78, 122);
     // The stricter template of review 13 (the request and the disavowal in the hit's clause or
     // the next, only fillers between) cleared 45 of these sendable warnings; review 14 then passed
     // 88 of its 112 violations through it (我们真不是骗子，让您加微信只是为了尽快给您退款，别信他们乱说哈),
     // so it did not land either.
-    at_least(&c, "review14-violations.jsonl", 108, 112);
-    at_most_flagged(&c, "review14-pass.jsonl", 35, 57);
+    at_least(&c, "review14-violations.jsonl", 110, 112);
+    at_most_flagged(&c, "review14-pass.jsonl", 34, 57);
 }
 
 /// Regression (session 9, review 13): a fraud-warning word later in the sentence cleared the
@@ -1455,14 +1456,15 @@ fn session11_stakes_and_impatience_block_and_their_mentions_pass() {
     );
 }
 
-/// Session 12, review 19: disguised diversions in the shape of the frame (113; 30 pass, as on the
-/// rules before it: their tails name no channel, 等我核实完再加) and sendable warnings (40; 10
-/// flagged, 23 before).
+/// Session 12, review 19: disguised diversions in the shape of the frame (113; 30 passed, as on the
+/// rules before it: 等我核实完再加; session 13 blocks 4 of them, whose tail offers the agent's own
+/// account: 要加就加我的) and sendable warnings (40; 9 flagged, 23 before the frame, 10 before
+/// session 13's dismissals).
 #[test]
 fn review19_holds_its_ratchets() {
     let c = rules();
-    at_least(&c, "review19-violations.jsonl", 83, 113);
-    at_most_flagged(&c, "review19-pass.jsonl", 10, 40);
+    at_least(&c, "review19-violations.jsonl", 87, 113);
+    at_most_flagged(&c, "review19-pass.jsonl", 9, 40);
 }
 
 /// Session 12: a fraud warning that reports someone else's request for a channel and tells the
@@ -1501,6 +1503,74 @@ fn a_reported_request_told_off_passes_and_its_disguises_block() {
             "如果有人让您加微信领退款，不要加，退款我直接打到您支付宝",
             "有人让您加微信不要加，等会儿有个叫小王的加您，那个是我，备注订单号",
             "有人让您加微信别加，有事微我",
+        ],
+    );
+}
+
+/// Session 13 (BENCHMARKS.md, "Compliance, session 13"): blind probes 30 and 31, read as the
+/// session's development set, and review 20, which attacked the rules they prompted, hold what
+/// the final rules reach. Out of the model's training, like the reviews before them.
+#[test]
+fn session13_files_hold_their_ratchets() {
+    let c = rules();
+    at_least(&c, "unseen-probe-30.jsonl", 30, 30);
+    at_most_flagged(&c, "unseen-probe-30.jsonl", 1, 30);
+    at_least(&c, "unseen-probe-31.jsonl", 30, 30);
+    at_most_flagged(&c, "unseen-probe-31.jsonl", 0, 30);
+    at_least(&c, "review20-violations.jsonl", 40, 78);
+    at_most_flagged(&c, "review20-pass.jsonl", 4, 116);
+}
+
+/// Session 13: a payout multiple on top of the refund, medical costs the shop takes on, damage the
+/// customer caused repaired for free, a birth defect prevented, an organ set right, the customer
+/// called fussy or slow, and an own account offered after a fraud warning block; their twins from
+/// review 20 pass: points campaigns, an insurer's procedure, a paid repair, agents speaking of
+/// themselves, a busy week, a price comparison, a street read back without a house number.
+#[test]
+fn session13_kinds_block_and_their_twins_pass() {
+    use kefu::compliance::Verdict;
+    let (_dir, c) = rules_alone();
+    expect_all(
+        &c,
+        Verdict::Block,
+        &[
+            "亲，这款狗粮吃满一个月包毛色变亮，不亮的话全额退款，再额外赔您三倍货款～",
+            "要不是正品，退您全款之后再多赔您三倍，绝不食言！",
+            "万一过敏了医药费我们全包～",
+            "孩子用了要是过敏，去医院的钱都算我们的",
+            "售后我们永远兜底，哪怕是人为摔坏的也管",
+            "这件孕妇马甲能防止胎儿畸形的",
+            "很多顾客睡了三个月，相当于睡着就把腰椎矫正了～",
+            "您事儿可真多，一会儿换颜色一会儿换尺码的。",
+            "这种常识都搞不懂的话还是别用快充了",
+            "都说了多少遍了，这么简单还要一直问",
+            "有陌生人让您加微信，千万别加，加我本人就行",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Pass,
+        &[
+            "亲，您是京东PLUS会员，这单确认收货后会再返您2倍京豆，自动到账的~",
+            "依法您可以要求退一赔三，我们会按规定处理",
+            "如果确实因为食品问题就医，医药费报销需要提供医院诊断证明和缴费发票，由保险公司审核理赔哈。",
+            "人为弄坏的也修，就是要收个零件成本费，您先拍张照片发过来我帮您看看。",
+            "人为原因导致的都换不了哦亲，质量问题的话三十天内可以换新。",
+            "客服小妹脑子转不过来了，您稍等我再核对一遍规格。",
+            "这两天仓库搬家，真是事儿多，让您等这么久真的很抱歉。",
+            "说实话这款比大牌便宜很多，但用料也没有大牌那么讲究，看您更看重哪方面哈。",
+            "亲，您可以把腰部的调节扣调好再试一下松紧。",
+            "亲，跟您确认一下，地址是杭州市余杭区仓前街道，没问题的话我就给您备注改地址啦～",
+            "亲，您问的这款企鹅造型的儿童加湿器有粉色和蓝色两个颜色",
+            "如有陌生人来电要求您加微信理赔，请直接挂断，快递问题在订单页申请售后即可",
+        ],
+    );
+    expect_all(
+        &c,
+        Verdict::Warn,
+        &[
+            "这款面霜质地比别家细腻太多了，很多顾客用过都说回不去了哈～",
+            "这个乳胶枕睡着对颈椎比较友好，早上起来脖子没那么僵～",
         ],
     );
 }

@@ -432,11 +432,15 @@ impl Matcher {
             let allowed = covered(&allows, h);
             let negation = rule.negation && negated(text, breaks, h.start);
             let near_ok = rule.near.is_empty() || near(text, h, &rule.near);
+            let channel = !rule.refusal.is_empty();
+            let warned = || {
+                in_clause(text, breaks, h, &rule.warning, true)
+                    && !(channel && way_after_warning(text, h))
+            };
             let unless = (!rule.unless.is_empty()
                 && in_clause(text, breaks, h, &rule.unless, false))
                 || (!rule.warning.is_empty()
-                    && (in_clause(text, breaks, h, &rule.warning, true)
-                        || (!rule.refusal.is_empty() && reported_request(text, h, rule)))
+                    && (warned() || (channel && reported_request(text, h, rule)))
                     && !own_offer(text, breaks, h));
             let refused = !rule.refusal.is_empty() && refused(text, breaks, &channels, h, rule);
             // Last, so jieba runs only for hits that would otherwise stay.
@@ -798,7 +802,7 @@ const NOT_ACTORS: [&str; 8] = [
 /// What the warning tells the customer to do with the request itself. It must close its clause
 /// (only particles after it): 别信他们, 别理他们平台的提示 and 别加微信哈 tell off someone or something
 /// else (review 14).
-const DISMISSALS: [&str; 17] = [
+const DISMISSALS: [&str; 24] = [
     "不要加",
     "别加",
     "不要添加",
@@ -816,6 +820,14 @@ const DISMISSALS: [&str; 17] = [
     "是骗子",
     "是诈骗",
     "谨防",
+    // Session 13, from review 19's sendable warnings.
+    "挂断",
+    "请勿理会",
+    "勿理会",
+    "拒绝添加",
+    "不要上当",
+    "别上当",
+    "是骗局",
 ];
 
 /// A channel named as what someone else asks of the customer, told off later in the sentence:
@@ -875,6 +887,15 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
                     .any(|w| rest.contains(w))
         })
     })
+}
+
+/// Whether a channel warned about is followed, anywhere after it, by the way the agent takes
+/// instead or by the request vouched for (有陌生人让您加QQ的话千万不要加，之后我会主动联系您; 骗子太多
+/// 了。我的在头像上): review 19 passed 30 such disguises through the warning words (骗子, 陌生人).
+fn way_after_warning(text: &str, h: &Hit) -> bool {
+    // 联系我们 and 找我们 send the customer to the shop's chat, not to the agent.
+    let after = masked(&text[h.end..], &["我们"]);
+    OWN_OFFER.iter().any(|w| after.contains(w))
 }
 
 /// Said after the dismissal, they vouch for the request after all (…不要加，那个是我); 正规 and
