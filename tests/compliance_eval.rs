@@ -1179,7 +1179,8 @@ fn review11_and_review12_probes_hold_their_ratchets() {
 
 /// Session 12 landed a narrower frame (`reported_request` in the matcher): 16 of review 13's and
 /// 19 of review 14's sendable warnings pass since, and none of either's violations does; session
-/// 13's dismissals (挂断, 请勿理会, 别上当) cleared three more.
+/// 13's dismissals (挂断, 请勿理会, 别上当) and 联系我们 no longer read as the agent's own offer cleared
+/// four more.
 ///
 /// A third review of session 9 attacked a frame that cleared a channel someone else asked the
 /// customer to use when the reply then disowns it (如果快递员让您加他微信领补偿，千万别加), and more
@@ -1190,7 +1191,7 @@ fn review11_and_review12_probes_hold_their_ratchets() {
 fn review13_probes_hold_their_ratchets() {
     let c = rules();
     at_least(&c, "review13-violations.jsonl", 140, 143);
-    at_most_flagged(&c, "review13-pass.jsonl", 78, 122);
+    at_most_flagged(&c, "review13-pass.jsonl", 77, 122);
     // The stricter template of review 13 (the request and the disavowal in the hit's clause or
     // the next, only fillers between) cleared 45 of these sendable warnings; review 14 then passed
     // 88 of its 112 violations through it (我们真不是骗子，让您加微信只是为了尽快给您退款，别信他们乱说哈),
@@ -1458,13 +1459,13 @@ fn session11_stakes_and_impatience_block_and_their_mentions_pass() {
 
 /// Session 12, review 19: disguised diversions in the shape of the frame (113; 30 passed, as on the
 /// rules before it: 等我核实完再加; session 13 blocks 4 of them, whose tail offers the agent's own
-/// account: 要加就加我的) and sendable warnings (40; 9 flagged, 23 before the frame, 10 before
-/// session 13's dismissals).
+/// account: 要加就加我的) and sendable warnings (40; 8 flagged, 23 before the frame, 10 before
+/// session 13).
 #[test]
 fn review19_holds_its_ratchets() {
     let c = rules();
     at_least(&c, "review19-violations.jsonl", 87, 113);
-    at_most_flagged(&c, "review19-pass.jsonl", 9, 40);
+    at_most_flagged(&c, "review19-pass.jsonl", 8, 40);
 }
 
 /// Session 12: a fraud warning that reports someone else's request for a channel and tells the
@@ -1545,6 +1546,8 @@ fn session13_kinds_block_and_their_twins_pass() {
             "这种常识都搞不懂的话还是别用快充了",
             "都说了多少遍了，这么简单还要一直问",
             "有陌生人让您加微信，千万别加，加我本人就行",
+            "用了要是过敏，医药费算我们的，您尽管放心。",
+            "人为的我们也包，坏了直接寄回来就行。",
         ],
     );
     expect_all(
@@ -1563,6 +1566,13 @@ fn session13_kinds_block_and_their_twins_pass() {
             "亲，跟您确认一下，地址是杭州市余杭区仓前街道，没问题的话我就给您备注改地址啦～",
             "亲，您问的这款企鹅造型的儿童加湿器有粉色和蓝色两个颜色",
             "如有陌生人来电要求您加微信理赔，请直接挂断，快递问题在订单页申请售后即可",
+            // The code review after review 20.
+            "人为损坏的也包邮寄回吗？不包的哈，需要您自付运费",
+            "这单确认收货后会再返您2倍的京豆",
+            "医药费我们的客服会协助您向保险公司申请",
+            "这款比别家贵很多，因为用的是整块实木",
+            "让你久等了我脑子转不过来了，马上帮您查",
+            "同类产品里价格和品质都名列前茅",
         ],
     );
     expect_all(

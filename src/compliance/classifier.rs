@@ -72,11 +72,13 @@ pub struct Example {
 /// digits counts as one `#` and a run of Latin letters as one `a`: numbers and handles are the
 /// detectors' and word lists' business, and the phone numbers and handles in flagged cases would
 /// otherwise teach the model that any order number or model name is suspect. An address-like run
-/// without a house number counts as one `@` for the same reason: the streets of leaked orders in
+/// without a house number counts as one placeholder for the same reason: the streets of leaked orders in
 /// flagged cases made every street read back to a customer suspect (blind probes 30 and 31,
 /// session 13). A full address keeps its characters: it is what those cases leak.
 pub fn grams(text: &str) -> Vec<u64> {
     const NONE: u64 = 0x1F_FFFF;
+    // Beyond the last code point, so no text holds it (an e-mail's `@` is no address).
+    const ADDRESS: u64 = 0x11_0000;
     let mut chars: Vec<u64> = Vec::with_capacity(text.len() / 2);
     let mut addresses = super::pii::address_spans(text)
         .filter(|&(_, _, sure)| !sure)
@@ -86,7 +88,7 @@ pub fn grams(text: &str) -> Vec<u64> {
         if let Some(&(start, _, _)) = addresses.peek() {
             if start <= i {
                 if start == i {
-                    chars.push('@' as u64);
+                    chars.push(ADDRESS);
                 }
                 continue;
             }
@@ -275,6 +277,20 @@ mod tests {
 
     fn ex(t: &str, v: Verdict, c: Option<usize>) -> (String, Verdict, Option<usize>) {
         (t.to_string(), v, c)
+    }
+
+    #[test]
+    fn a_street_without_a_house_number_is_one_placeholder_and_no_at_sign() {
+        // Session 13: which street a reply reads back should not decide its verdict.
+        let a = grams("地址是杭州市西湖区文三路那个没变吧");
+        let b = grams("地址是广州市天河区体育西路那个没变吧");
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            grams("地址是杭州市西湖区文三路88号那个没变吧"),
+            "a full address keeps its characters"
+        );
+        assert!(!a.contains(&grams("@")[0]), "an e-mail's @ is no address");
     }
 
     #[test]

@@ -802,7 +802,7 @@ const NOT_ACTORS: [&str; 8] = [
 /// What the warning tells the customer to do with the request itself. It must close its clause
 /// (only particles after it): 别信他们, 别理他们平台的提示 and 别加微信哈 tell off someone or something
 /// else (review 14).
-const DISMISSALS: [&str; 24] = [
+const DISMISSALS: [&str; 23] = [
     "不要加",
     "别加",
     "不要添加",
@@ -822,7 +822,6 @@ const DISMISSALS: [&str; 24] = [
     "谨防",
     // Session 13, from review 19's sendable warnings.
     "挂断",
-    "请勿理会",
     "勿理会",
     "拒绝添加",
     "不要上当",
@@ -858,9 +857,7 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
         return false;
     }
     let after = &text[h.end..];
-    if OWN_OFFER.iter().any(|w| text[sentence_start..].contains(w))
-        || after.chars().any(|c| c.is_ascii_alphanumeric())
-    {
+    if offers_own(&text[sentence_start..]) || after.chars().any(|c| c.is_ascii_alphanumeric()) {
         return false;
     }
     let sentence = text_after(text, h.end, usize::MAX, is_sentence_end);
@@ -889,13 +886,21 @@ fn reported_request(text: &str, h: &Hit, rule: &Rule) -> bool {
     })
 }
 
-/// Whether a channel warned about is followed, anywhere after it, by the way the agent takes
-/// instead or by the request vouched for (有陌生人让您加QQ的话千万不要加，之后我会主动联系您; 骗子太多
-/// 了。我的在头像上): review 19 passed 30 such disguises through the warning words (骗子, 陌生人).
+/// Whether a channel warned about is followed, anywhere after it, by the agent's own account
+/// (有陌生人让您加微信，千万别加，加我本人就行; 骗子太多了。我的在头像上): review 19 passed such
+/// disguises through the warning words (骗子, 陌生人).
 fn way_after_warning(text: &str, h: &Hit) -> bool {
-    // 联系我们 and 找我们 send the customer to the shop's chat, not to the agent.
-    let after = masked(&text[h.end..], &["我们"]);
-    OWN_OFFER.iter().any(|w| after.contains(w))
+    offers_own(&text[h.end..])
+}
+
+/// Whether `part` holds an [`OWN_OFFER`] word. 联系我们 and 找我们 send the customer to the shop's
+/// chat, and 我的建议 or 是我的失误 offer nothing.
+fn offers_own(part: &str) -> bool {
+    let part = masked(
+        part,
+        &["我们", "我的建议", "我的失误", "我的错", "我的问题"],
+    );
+    OWN_OFFER.iter().any(|w| part.contains(w))
 }
 
 /// Said after the dismissal, they vouch for the request after all (…不要加，那个是我); 正规 and

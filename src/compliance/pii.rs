@@ -420,8 +420,8 @@ fn addresses(text: &str, out: &mut Vec<PiiMatch>) {
 }
 
 /// Byte spans of the address-like runs in `text`, in order, each with whether it is a sure
-/// address (see `STRONG`). The classifier reads each run as one placeholder, as it reads a run of
-/// digits: which street a case named should not decide a verdict.
+/// address (see `STRONG`). The classifier reads each run that is not sure as one placeholder, as
+/// it reads a run of digits: which street a case named should not decide a verdict.
 pub(crate) fn address_spans(text: &str) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
@@ -444,6 +444,11 @@ pub(crate) fn address_spans(text: &str) -> impl Iterator<Item = (usize, usize, b
         Regex::new(r"[0-9０-９一二三四五六七八九十]+(?:号|栋|幢|单元|室|楼|层|弄|组)|[A-Za-z0-9]座")
             .expect("static address unit pattern")
     });
+    // A building-unit-room number written with dashes after the last unit (翠苑小区5-3-502).
+    static DASHED: OnceLock<Regex> = OnceLock::new();
+    let dashed = DASHED.get_or_init(|| {
+        Regex::new(r"^[0-9０-９]+(?:[-－][0-9０-９]+)+").expect("static dashed number pattern")
+    });
     re.find_iter(text).filter_map(|m| {
         let s = m.as_str();
         if !street.is_match(s) {
@@ -451,7 +456,8 @@ pub(crate) fn address_spans(text: &str) -> impl Iterator<Item = (usize, usize, b
         }
         // Leading verbs and particles (寄到, 发往, 地址是) are not part of the address.
         let start = m.start() + leading_noise(s);
-        (m.end() - start >= 6).then(|| (start, m.end(), strong.is_match(s)))
+        let sure = strong.is_match(s) || dashed.is_match(&text[m.end()..]);
+        (m.end() - start >= 6).then_some((start, m.end(), sure))
     })
 }
 
@@ -558,6 +564,9 @@ mod tests {
         }
         assert!(kinds("寄到文三路88号")[0].1, "a door number makes it sure");
         assert!(kinds("西湖区文三路3单元502")[0].1);
+        // Review of session 13: a lettered block and a dashed number after the last unit.
+        assert!(kinds("天府三街太平洋金融大厦A座1903")[0].1);
+        assert!(kinds("收货地址是杭州市西湖区翠苑小区5-3-502")[0].1);
     }
 
     #[test]
