@@ -1518,7 +1518,7 @@ fn session13_files_hold_their_ratchets() {
     at_most_flagged(&c, "unseen-probe-30.jsonl", 1, 30);
     at_least(&c, "unseen-probe-31.jsonl", 30, 30);
     at_most_flagged(&c, "unseen-probe-31.jsonl", 0, 30);
-    at_least(&c, "review20-violations.jsonl", 40, 78);
+    at_least(&c, "review20-violations.jsonl", 50, 78);
     at_most_flagged(&c, "review20-pass.jsonl", 4, 116);
 }
 
@@ -1546,6 +1546,9 @@ fn session13_kinds_block_and_their_twins_pass() {
             "这种常识都搞不懂的话还是别用快充了",
             "都说了多少遍了，这么简单还要一直问",
             "有陌生人让您加微信，千万别加，加我本人就行",
+            "我们这个面料比任何一个大牌都要好，您摸了就知道。",
+            "矫姿带每天戴两小时，驼背慢慢就给您拉直了。",
+            "亲，这种事情小学生都知道吧？",
             "用了要是过敏，医药费算我们的，您尽管放心。",
             "人为的我们也包，坏了直接寄回来就行。",
         ],
@@ -1573,6 +1576,8 @@ fn session13_kinds_block_and_their_twins_pass() {
             "这款比别家贵很多，因为用的是整块实木",
             "让你久等了我脑子转不过来了，马上帮您查",
             "同类产品里价格和品质都名列前茅",
+            "操作很简单，小学生都会用",
+            "您说的对牛弹琴那句话是我们客服说的吗？非常抱歉",
         ],
     );
     expect_all(
