@@ -501,34 +501,53 @@ fn check(config: &Config, text: Option<String>, file: Option<PathBuf>, json: boo
         (None, None) => return Err(Failure::input("give a TEXT to check or --file FILE")),
     };
     let mut blocked = false;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for text in &texts {
         let result = compliance.check(text, &Grounding::default());
         blocked |= result.verdict == Verdict::Block;
-        if json {
-            println!(
+        let written = if json {
+            writeln!(
+                out,
                 "{}",
                 serde_json::json!({ "text": text, "verdict": result.verdict, "findings": result.findings, "ruleset_version": result.ruleset_version })
-            );
+            )
         } else {
-            println!("{}  {}", result.verdict.as_str().to_uppercase(), text);
-            for f in &result.findings {
-                let hint = f
-                    .suggestion
-                    .as_deref()
-                    .map(|s| format!(" → {s}"))
-                    .unwrap_or_default();
-                println!(
-                    "    {:?} {} [{}..{}] 「{}」 {}{}",
-                    f.severity, f.rule, f.start, f.end, f.matched, f.message, hint
-                );
-            }
+            writeln!(out, "{}  {}", result.verdict.as_str().to_uppercase(), text).and_then(|()| {
+                result.findings.iter().try_for_each(|f| {
+                    let hint = f
+                        .suggestion
+                        .as_deref()
+                        .map(|s| format!(" → {s}"))
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "    {:?} {} [{}..{}] 「{}」 {}{}",
+                        f.severity, f.rule, f.start, f.end, f.matched, f.message, hint
+                    )
+                })
+            })
+        };
+        if stdout_closed(written)? {
+            break;
         }
     }
+    stdout_closed(out.flush())?;
     Ok(if blocked {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether a write to stdout found the reader gone (`kefu check --file big.txt | head`): the
+/// command stops quietly, as Unix tools do, instead of panicking in `println!`. Any other write
+/// error is a failure.
+fn stdout_closed(written: std::io::Result<()>) -> Result<bool, Failure> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
+        Err(e) => Err(Failure::failed(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 /// What `kefu eval retrieval` prints.

@@ -94,3 +94,32 @@ fn a_command_writes_only_the_bundled_folders_it_reads() {
         }
     }
 }
+
+/// `kefu check --file big.txt | head -1` panicked in `println!` once `head` had closed the pipe
+/// (session 13): the reader going away must end the command quietly.
+#[test]
+fn check_stops_quietly_when_the_reader_closes_the_pipe() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("replies.txt");
+    let lines = "亲，这款是我们店里卖得最好的一款，加我微信 abc12345 给您优惠\n".repeat(20_000);
+    std::fs::write(&file, lines).expect("case file writes");
+    let mut child = kefu(dir.path())
+        .args(["check", "--file"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kefu starts");
+    // Read one line, then hang up, as `head -1` does.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout piped"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).expect("first line");
+    assert!(first.starts_with("BLOCK"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().expect("kefu ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Blocked texts were found before the pipe closed: exit code 1, not a panic's 101.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
