@@ -1518,7 +1518,7 @@ fn session13_files_hold_their_ratchets() {
     at_most_flagged(&c, "unseen-probe-30.jsonl", 1, 30);
     at_least(&c, "unseen-probe-31.jsonl", 30, 30);
     at_most_flagged(&c, "unseen-probe-31.jsonl", 0, 30);
-    at_least(&c, "review20-violations.jsonl", 50, 78);
+    at_least(&c, "review20-violations.jsonl", 53, 78);
     at_most_flagged(&c, "review20-pass.jsonl", 4, 116);
 }
 
@@ -1550,6 +1550,8 @@ fn session13_kinds_block_and_their_twins_pass() {
             "矫姿带每天戴两小时，驼背慢慢就给您拉直了。",
             "亲，这种事情小学生都知道吧？",
             "用了要是过敏，医药费算我们的，您尽管放心。",
+            "但凡查出来是仿的，我们按货款的十倍赔给您，童叟无欺。",
+            "如果检测出甲醛超标，我们退款加赔付五倍货款。",
             "人为的我们也包，坏了直接寄回来就行。",
         ],
     );
@@ -1577,6 +1579,8 @@ fn session13_kinds_block_and_their_twins_pass() {
             "让你久等了我脑子转不过来了，马上帮您查",
             "同类产品里价格和品质都名列前茅",
             "操作很简单，小学生都会用",
+            "退一赔三是按货款的三倍赔偿，这是法律规定的",
+            "根据食品安全法，您可以要求支付价款十倍的赔偿金",
             "您说的对牛弹琴那句话是我们客服说的吗？非常抱歉",
         ],
     );
