@@ -347,7 +347,7 @@ async fn index(dir: PathBuf) -> Outcome {
     let display = dir.display().to_string();
     let kb = open_knowledge(dir).await?;
     let report = kb.report();
-    println!(
+    say(format_args!(
         "indexed {} snippets from {} files in {} in {} ms (version {}); {} file(s) skipped",
         report.snippets,
         report.files,
@@ -355,7 +355,7 @@ async fn index(dir: PathBuf) -> Outcome {
         started.elapsed().as_millis(),
         kb.version(),
         report.errors.len()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -456,27 +456,27 @@ async fn suggest(
         .await
         .map_err(Failure::failed)?;
     if json {
-        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+        say(serde_json::to_string(&s).unwrap_or_default())?;
     } else {
-        println!("{}\n", s.draft.suggestion.text);
-        println!(
+        say(format_args!("{}\n", s.draft.suggestion.text))?;
+        say(format_args!(
             "draft {} · {} · mode {:?} · verdict {}",
             s.draft.id,
             s.draft.suggestion.scenario,
             s.draft.suggestion.mode,
             s.draft.suggestion.verdict.as_str()
-        );
+        ))?;
         if let Some(reason) = &s.fallback_reason {
-            println!("extractive: {reason}");
+            say(format_args!("extractive: {reason}"))?;
         }
         for f in &s.draft.suggestion.findings {
-            println!(
+            say(format_args!(
                 "  {:?} {} 「{}」 {}",
                 f.severity, f.rule, f.matched, f.message
-            );
+            ))?;
         }
         for src in &s.draft.suggestion.sources {
-            println!("  source {} {}", src.id, src.title);
+            say(format_args!("  source {} {}", src.id, src.title))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -550,6 +550,21 @@ fn stdout_closed(written: std::io::Result<()>) -> Result<bool, Failure> {
     }
 }
 
+/// Prints one line of a command's output. A reader that went away (`kefu eval … | head -1`)
+/// drops the rest quietly, as Unix tools do, instead of `println!`'s panic; any other write
+/// error is returned. Shared with `kefu faq`.
+pub(crate) fn print_line(line: impl std::fmt::Display) -> std::io::Result<()> {
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
+    }
+}
+
+/// [`print_line`] for the commands of this file.
+fn say(line: impl std::fmt::Display) -> Result<(), Failure> {
+    print_line(line).map_err(|e| Failure::failed(format!("cannot write to stdout: {e}")))
+}
+
 /// What `kefu eval retrieval` prints.
 struct EvalOutput {
     json: bool,
@@ -587,24 +602,24 @@ async fn eval_retrieval(
             let mut v = serde_json::to_value(&report).unwrap_or_default();
             v["kind"] = serde_json::Value::String("report".into());
             v["method"] = serde_json::Value::String(name.into());
-            println!("{v}");
+            say(v)?;
         } else {
-            println!(
+            say(format_args!(
                 "{name:<9} queries {} (answerable {})  recall@1 {:.3}  recall@{} {:.3}  MRR {:.3}  no-answer accuracy {:.3} (unanswerable flagged {:.3}, answerable flagged {:.3})",
                 report.queries, report.answerable, report.recall_at_1, report.k, report.recall_at_k, report.mrr, report.no_answer_accuracy, report.no_answer_recall, report.false_no_answer
-            );
+            ))?;
         }
         if misses && name == "kefu" {
             for o in outcomes.iter().filter(|o| o.is_miss()) {
                 if json {
                     let mut v = serde_json::to_value(o).unwrap_or_default();
                     v["kind"] = serde_json::Value::String("miss".into());
-                    println!("{v}");
+                    say(v)?;
                 } else {
-                    println!(
+                    say(format_args!(
                         "  miss line {}: {} | want {:?} | rank {:?} | no_answer {} | got {:?}",
                         o.line, o.query, o.relevant, o.rank, o.no_answer, o.hits
-                    );
+                    ))?;
                 }
             }
         }
@@ -617,9 +632,9 @@ fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
     let report = crate::compliance::eval::run_compliance_eval(&compliance, &cases)
         .map_err(Failure::input)?;
     if json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        say(serde_json::to_string(&report).unwrap_or_default())?;
     } else {
-        print!("{}", report.render_text());
+        say(report.render_text().trim_end_matches('\n'))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -627,7 +642,7 @@ fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
 fn token_new(user: String, role: Role) -> Outcome {
     let minted = crate::auth::mint_token(&user, role).map_err(Failure::input)?;
     eprintln!("token for {user} (shown once; give it to the user, keep it out of files):");
-    println!("{}", minted.token);
+    say(&minted.token)?;
     eprintln!(
         "\nadd this to the configuration:\n\n{}",
         minted.config_snippet()
@@ -646,9 +661,9 @@ async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
         AuditCommand::Verify { json } => {
             let report = store.verify().await.map_err(Failure::failed)?;
             if json {
-                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+                say(serde_json::to_string(&report).unwrap_or_default())?;
             } else {
-                println!("{}", report.message);
+                say(report.message)?;
             }
             Ok(if report.ok {
                 ExitCode::SUCCESS
@@ -695,9 +710,12 @@ async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
                 Some(path) => std::fs::write(&path, &buf).map_err(|e| {
                     Failure::failed(format!("cannot write {}: {e}", path.display()))
                 })?,
-                None => std::io::stdout()
-                    .write_all(&buf)
-                    .map_err(|e| Failure::failed(format!("cannot write to stdout: {e}")))?,
+                None => match std::io::stdout().lock().write_all(&buf) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        return Err(Failure::failed(format!("cannot write to stdout: {e}")))
+                    }
+                    _ => {}
+                },
             }
             eprintln!("exported {} event(s)", summary.events);
             Ok(ExitCode::SUCCESS)

@@ -123,3 +123,37 @@ fn check_stops_quietly_when_the_reader_closes_the_pipe() {
     // Blocked texts were found before the pipe closed: exit code 1, not a panic's 101.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
 }
+
+/// The other printing commands (`kefu eval …`, `kefu index`) still panicked in `println!` when
+/// the reader had gone away (session 13's note): a closed pipe must end them quietly, with the
+/// exit code of the work itself.
+#[test]
+fn eval_and_index_stay_quiet_when_stdout_is_closed() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"text\": \"亲，加我微信 abc12345 给您优惠\", \"expect\": \"block\"}\n{\"text\": \"亲，明天发货哦\", \"expect\": \"pass\"}\n",
+    )
+    .expect("case file writes");
+    let runs: [&[&str]; 3] = [
+        &["eval", "compliance", "--cases", "cases.jsonl"],
+        &["eval", "compliance", "--cases", "cases.jsonl", "--json"],
+        &["index"],
+    ];
+    for args in runs {
+        let mut child = kefu(dir.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kefu starts");
+        // The read end is gone before kefu writes a byte: its first write finds the pipe closed.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("kefu ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -67,6 +67,11 @@ impl FaqCommand {
     }
 }
 
+/// A failed write to stdout, as `run` reports it.
+fn write_failed(e: std::io::Error) -> (u8, String) {
+    (1, format!("cannot write to stdout: {e}"))
+}
+
 /// Runs one `kefu faq` command; `Err((code, message))` is printed by the caller.
 pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, String)> {
     let (app, _report) = App::build(config).await.map_err(|e| (2, e.to_string()))?;
@@ -113,9 +118,10 @@ pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, Strin
         FaqCommand::Status { job, json } => {
             let p = super::progress(&app, &job).await.map_err(fail)?;
             if json {
-                println!("{}", serde_json::to_string(&p).unwrap_or_default());
+                crate::cli::print_line(serde_json::to_string(&p).unwrap_or_default())
+                    .map_err(write_failed)?;
             } else {
-                println!(
+                crate::cli::print_line(format_args!(
                     "job {} ({}): {} questions, {} distinct: {} done, {} failed, {} interrupted, {} pending, {} in flight; {:.0}/min, ETA {}",
                     p.job.id,
                     p.job.source,
@@ -128,7 +134,8 @@ pub async fn run(config: Config, cmd: FaqCommand) -> Result<ExitCode, (u8, Strin
                     p.counts.in_flight,
                     p.rate_per_min,
                     p.eta_secs.map_or("unknown".into(), |s| format!("{s} s"))
-                );
+                ))
+                .map_err(write_failed)?;
             }
             Ok(ExitCode::SUCCESS)
         }
