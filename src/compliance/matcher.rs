@@ -407,7 +407,11 @@ impl Matcher {
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
         if !n.quotes.is_empty() {
-            hits.retain(|h| !refuted_quote(text, &n.breaks, &n.quotes, h));
+            hits.retain(|h| {
+                !refuted_quote(text, &n.breaks, &n.quotes, h)
+                    && !(&*rules[h.rule].category == RUDENESS
+                        && apologised_quote(text, &n.quotes, h))
+            });
         }
         let plain = rules.iter().all(|r| {
             !r.negation
@@ -1204,6 +1208,22 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
         })
     };
     refutes(before) || refutes(after)
+}
+
+/// The category whose quoted words an apology turns into a report (see [`apologised_quote`]).
+const RUDENESS: &str = "pressure_or_disrespect";
+
+/// Words of an apology anywhere in the reply.
+const APOLOGIES: [&str; 4] = ["道歉", "抱歉", "对不起", "致歉"];
+
+/// Whether the hit reaches into a quoted stretch and the reply apologises: rude words quoted in
+/// order to apologise for them (前面同事回您“要投诉就去投诉”，我代她向您道歉) are reported, not
+/// said to the customer (review 21). Only for rudeness: a quoted claim or contact still reaches
+/// the customer as written.
+fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
+    // The first quote that ends after the hit starts; the hit reaches into it if it starts first.
+    let i = quotes.partition_point(|&(_, e)| e <= h.start);
+    quotes.get(i).is_some_and(|&(qs, _)| qs < h.end) && APOLOGIES.iter().any(|w| text.contains(w))
 }
 
 /// Where the clause holding byte `at` starts: after the last clause punctuation before it, or
