@@ -236,7 +236,7 @@ pub fn is_clause_end(c: char) -> bool {
 
 const NEGATORS: [&str; 9] = ["不", "没", "无", "非", "别", "勿", "禁止", "未", "莫"];
 /// Words that contain a negator but do not negate what follows.
-const NOT_NEGATING: [&str; 65] = [
+const NOT_NEGATING: [&str; 69] = [
     "要不",
     "不如",
     "不然",
@@ -259,6 +259,12 @@ const NOT_NEGATING: [&str; 65] = [
     "不断",
     "不久",
     "没事",
+    // Session 14: reassurance and an accident, no refusal of what follows (不用担心，摔坏了也免费给您换;
+    // 不小心磕坏了也免费修: review 22).
+    "不用担心",
+    "不要担心",
+    "别担心",
+    "不小心",
     // 别 inside ordinary words (特别适合 is not a negation), 无 in product properties.
     "特别",
     "分别",
@@ -411,6 +417,10 @@ impl Matcher {
                 !refuted_quote(text, &n.breaks, &n.quotes, h)
                     && !(&*rules[h.rule].category == RUDENESS
                         && apologised_quote(text, &n.quotes, h))
+            });
+        } else if hits.iter().any(|h| &*rules[h.rule].category == RUDENESS) {
+            hits.retain(|h| {
+                !(&*rules[h.rule].category == RUDENESS && apologised_quote(text, &[], h))
             });
         }
         let plain = rules.iter().all(|r| {
@@ -1213,17 +1223,71 @@ fn refuted_quote(text: &str, breaks: &[usize], quotes: &[(usize, usize)], h: &Hi
 /// The category whose quoted words an apology turns into a report (see [`apologised_quote`]).
 const RUDENESS: &str = "pressure_or_disrespect";
 
-/// Words of an apology anywhere in the reply.
-const APOLOGIES: [&str; 4] = ["道歉", "抱歉", "对不起", "致歉"];
+/// Words of an apology.
+const APOLOGIES: [&str; 7] = [
+    "道歉",
+    "抱歉",
+    "对不起",
+    "致歉",
+    "不好意思",
+    "赔个不是",
+    "赔不是",
+];
 
-/// Whether the hit reaches into a quoted stretch and the reply apologises: rude words quoted in
-/// order to apologise for them (前面同事回您“要投诉就去投诉”，我代她向您道歉) are reported, not
-/// said to the customer (review 21). Only for rudeness: a quoted claim or contact still reaches
-/// the customer as written.
+/// Words that report what someone said, right before a quote (同事回您“…”, 客服说您“…”, 您转述的那句“…”).
+const REPORTS: [&str; 8] = ["说", "讲", "回", "问", "骂", "转述", "那句", "这句"];
+
+/// Who said it, when a colleague's words are reported without quotation marks (前面客服说您问题真多).
+const COLLEAGUES: [&str; 5] = ["客服", "同事", "店员", "小二", "主管"];
+
+/// Whether the hit repeats someone else's words and the reply apologises for them after it: rude
+/// words quoted in order to apologise (前面同事回您“要投诉就去投诉”，我代她向您道歉) or a colleague's words
+/// reported (前面客服说您问题真多，这个说法很不礼貌，向您道歉) are not said to the customer (reviews 21
+/// and 22). A quote needs a reporting word shortly before it. An apology before the quote, or a
+/// refused one, is a preface to saying it (抱歉哈，还是那句话“…”, 我们不会为这种事道歉：“…”: review
+/// 22). Only for rudeness: a quoted claim or contact still reaches the customer as written.
 fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
     // The first quote that ends after the hit starts; the hit reaches into it if it starts first.
     let i = quotes.partition_point(|&(_, e)| e <= h.start);
-    quotes.get(i).is_some_and(|&(qs, _)| qs < h.end) && APOLOGIES.iter().any(|w| text.contains(w))
+    let (reported, end) = match quotes.get(i).filter(|&&(qs, _)| qs < h.end) {
+        Some(&(qs, qe)) => (
+            REPORTS
+                .iter()
+                .any(|w| chars_before(text, qs, 6).contains(w)),
+            qe,
+        ),
+        None => {
+            let lead = chars_before(text, h.start, 8);
+            let said = COLLEAGUES.iter().any(|who| {
+                lead.match_indices(who).any(|(at, _)| {
+                    ["说", "讲", "回", "问"]
+                        .iter()
+                        .any(|v| lead[at..].contains(v))
+                })
+            });
+            (said, h.end)
+        }
+    };
+    let after = &text[end..];
+    reported
+        && APOLOGIES.iter().any(|w| {
+            after.match_indices(w).any(|(at, _)| {
+                let before = chars_before(after, at, 6);
+                !["不会", "不用", "没必要", "不必"]
+                    .iter()
+                    .any(|neg| before.contains(neg))
+            })
+        })
+}
+
+/// The up to `n` characters of `text` before byte `at`.
+fn chars_before(text: &str, at: usize, n: usize) -> &str {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(n - 1)
+        .map_or(0, |(i, _)| i);
+    &text[start..at]
 }
 
 /// Where the clause holding byte `at` starts: after the last clause punctuation before it, or

@@ -468,12 +468,39 @@ pub(crate) fn address_spans(text: &str) -> impl Iterator<Item = (usize, usize, b
 /// redaction still masks them, as it masks every address-like run.
 fn shops_own(text: &str, start: usize, end: usize) -> bool {
     const LEADS: [&str; 20] = [
-        "退货地址", "退回地址", "退换货地址", "换货地址", "售后地址", "寄回地址", "返修地址", "门店地址",
-        "店铺地址", "公司地址", "仓库地址", "发货地址", "实体店", "线下店", "门店在", "专柜在", "仓库在",
-        "公司在", "工厂在", "总部在",
+        "退货地址",
+        "退回地址",
+        "退换货地址",
+        "换货地址",
+        "售后地址",
+        "寄回地址",
+        "返修地址",
+        "门店地址",
+        "店铺地址",
+        "公司地址",
+        "仓库地址",
+        "发货地址",
+        "实体店",
+        "线下店",
+        "门店在",
+        "专柜在",
+        "仓库在",
+        "公司在",
+        "工厂在",
+        "总部在",
     ];
     const FOLLOWS: [&str; 11] = [
-        "售后部", "售后组", "售后收", "仓库收", "退货部", "退货组", "门店", "专柜", "仓库", "旗舰店", "体验店",
+        "售后部",
+        "售后组",
+        "售后收",
+        "仓库收",
+        "退货部",
+        "退货组",
+        "门店",
+        "专柜",
+        "仓库",
+        "旗舰店",
+        "体验店",
     ];
     let before: String = text[..start]
         .chars()
@@ -489,9 +516,8 @@ fn shops_own(text: &str, start: usize, end: usize) -> bool {
         "{before}{}",
         text[start..end].chars().take(12).collect::<String>()
     );
-    let after: String = text[end..].chars().take(6).collect();
-    LEADS.iter().any(|w| around.contains(w))
-        || FOLLOWS.iter().any(|w| after.starts_with(w))
+    let after: String = text[end..].trim_start().chars().take(6).collect();
+    LEADS.iter().any(|w| around.contains(w)) || FOLLOWS.iter().any(|w| after.starts_with(w))
 }
 
 /// Byte length of a leading phrase that introduces an address rather than being one.
@@ -590,7 +616,10 @@ mod tests {
         ] {
             let found = kinds(text);
             assert_eq!(found[0].0, PiiKind::Address, "{text}: still masked");
-            assert!(!found[0].1, "{text}: the shop's own address is not reported");
+            assert!(
+                !found[0].1,
+                "{text}: the shop's own address is not reported"
+            );
         }
         // The customer's own, read back or shipped to, stays sure.
         assert!(kinds("已经给您寄到杭州市西湖区文三路88号了")[0].1);

@@ -20,8 +20,8 @@ HELD_OUT = "heldout.jsonl"
 # Session 11: reviews 17 and 18 (the stake rule and whole_words) and probes 26 and 27, read as the
 # session's development set, likewise.
 # Session 13: probes 30 and 31, read as the session's development set, and review 20 likewise.
-# Session 14: probes 34 and 35 and review 21 likewise.
-RULE_PROBES = ("review10-", "review11-", "review12-", "review13-", "review14-", "review15-", "review16-", "review17-", "review18-", "review19-", "round10-", "unseen-probe-24", "unseen-probe-26", "unseen-probe-27", "unseen-probe-30", "unseen-probe-31", "review20-", "unseen-probe-34", "unseen-probe-35", "review21-")
+# Session 14: probes 34 and 35 and reviews 21 and 22 likewise.
+RULE_PROBES = ("review10-", "review11-", "review12-", "review13-", "review14-", "review15-", "review16-", "review17-", "review18-", "review19-", "round10-", "unseen-probe-24", "unseen-probe-26", "unseen-probe-27", "unseen-probe-30", "unseen-probe-31", "review20-", "unseen-probe-34", "unseen-probe-35", "review21-", "review22-")
 # The categories a finding may carry (src/compliance/rules.rs, CATEGORIES); a case labelled
 # otherwise ("none" on pass cases, review_manipulation) trains without one.
 CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data",
@@ -29,7 +29,7 @@ CATEGORIES = {"absolute_terms", "medical_claims", "off_platform", "personal_data
 
 print("# Labeled replies the classifier ([classifier] in classifier.toml) trains on, in the evaluation format.")
 print("# Written by eval/compliance/tools/training_set.py from every case file in eval/compliance except the")
-print("# held-out split, the reviews' rule probes (10 to 21), round10-dev and probes 24, 26, 27, 30, 31, 34 and 35; cases with `sources` (grounding of numbers) are left out.")
+print("# held-out split, the reviews' rule probes (10 to 22), round10-dev and probes 24, 26, 27, 30, 31, 34 and 35; cases with `sources` (grounding of numbers) are left out.")
 print("# Add reviewed cases to a case file there and rerun the script.")
 seen, n, conflicts = {}, 0, 0
 for path in sorted(glob.glob(os.path.join(ROOT, "*.jsonl"))):
