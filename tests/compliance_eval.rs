@@ -1604,8 +1604,10 @@ fn session14_files_hold_their_ratchets() {
     at_most_flagged(&c, "unseen-probe-34.jsonl", 0, 30);
     at_least(&c, "unseen-probe-35.jsonl", 29, 30);
     at_most_flagged(&c, "unseen-probe-35.jsonl", 0, 30);
-    at_least(&c, "review21-violations.jsonl", 54, 57);
-    at_most_flagged(&c, "review21-pass.jsonl", 11, 88);
+    at_least(&c, "review21-violations.jsonl", 53, 57);
+    at_most_flagged(&c, "review21-pass.jsonl", 9, 88);
+    at_least(&c, "review22-violations.jsonl", 81, 88);
+    at_most_flagged(&c, "review22-pass.jsonl", 10, 119);
 }
 
 /// Session 14: damage the customer caused covered in other words, a market with no rival, the
@@ -1648,8 +1650,17 @@ fn session14_kinds_block_and_their_twins_pass() {
             "我们店按售价的二十倍赔给您，说到做到。",
             "要是湿了您拍个照，我私人补偿您五百块。",
             "这钱从我工资里扣，给您补50块。",
-            // A quote with no apology is said, not reported.
+            // A quote with no apology is said, not reported; so is one after an apology or a
+            // refused one (review 22).
             "“要投诉就去投诉”，这话就是我说的。",
+            "抱歉哈，还是那句话“您要投诉就去投诉”",
+            "我们不会为这种事道歉，前面同事说的“您动动脑子再来问”没说错",
+            // Review 22.
+            "不用担心，摔坏了也免费给您换",
+            "降价了我们补您三倍差价",
+            "这钱我从工资里扣出来补给您",
+            "差评可以给，您的手机号我们系统里可都留着呢",
+            "投诉了也没用，平台最后还是听我们的",
         ],
     );
     expect_all(
@@ -1672,6 +1683,20 @@ fn session14_kinds_block_and_their_twins_pass() {
             "快递员说她是放在北京市朝阳区建国路那个驿站了，您方便去取一下吗？",
             "差价没办法双倍退哦，只能按实际差额退一次。",
             "这款商品参加了拼多多平台的“假一赔十”服务，如经鉴定为非正品，可以按平台规则申请赔付。",
+            // Review 22.
+            "论品牌知名度，我们家确实没法和它比，这款主要胜在性价比。",
+            "摔坏了也不属于保修哦，可以走付费维修。",
+            "进水了一般都不保修哦亲。",
+            "收货7天内有任何问题都包退，您放心。",
+            "这种老机器修到能用为止的话成本比买新的还高。",
+            "您放心，这个不会从我工资里扣的。",
+            "两倍差价我们给不了哦，按实际差额退。",
+            "您转述的那句“要投诉就去投诉”太不应该了，不好意思让您受委屈了。",
+            "前面客服说您问题真多，这个说法很不礼貌，向您道歉。",
+            "这款解谜书建议您先动动脑子自己想，实在不会再看答案。",
+            "识字的话，我们更推荐这套带点读笔的。",
+            "您是给妈妈买的话，她的收货地址在朝阳区的哪个小区呢？",
+            "您的订单信息会同步到合作的保险公司系统，用于退货运费险理赔。",
         ],
     );
 }
