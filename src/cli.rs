@@ -642,7 +642,13 @@ fn eval_compliance(config: &Config, cases: PathBuf, json: bool) -> Outcome {
 fn token_new(user: String, role: Role) -> Outcome {
     let minted = crate::auth::mint_token(&user, role).map_err(Failure::input)?;
     eprintln!("token for {user} (shown once; give it to the user, keep it out of files):");
-    say(&minted.token)?;
+    // The token is shown once: a reader that went away must fail the command, not drop it
+    // quietly while the configuration snippet below makes a user nobody can log in as.
+    writeln!(std::io::stdout().lock(), "{}", minted.token).map_err(|e| {
+        Failure::failed(format!(
+            "cannot write the token to stdout ({e}); nothing was saved, run the command again"
+        ))
+    })?;
     eprintln!(
         "\nadd this to the configuration:\n\n{}",
         minted.config_snippet()

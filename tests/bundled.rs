@@ -143,17 +143,30 @@ fn eval_and_index_stay_quiet_when_stdout_is_closed() {
         &["index"],
     ];
     for args in runs {
-        let mut child = kefu(dir.path())
+        // The read end is gone before kefu starts: its first write finds the pipe closed.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = kefu(dir.path())
             .args(args)
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped())
-            .spawn()
-            .expect("kefu starts");
-        // The read end is gone before kefu writes a byte: its first write finds the pipe closed.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().expect("kefu ends");
+            .output()
+            .expect("kefu runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+    // The one-time token is the exception: lost in a closed pipe, the command fails.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = kefu(dir.path())
+        .args(["token", "new", "--user", "lin", "--role", "agent"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("kefu runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the token"), "{stderr}");
 }

@@ -1616,7 +1616,7 @@ fn session14_files_hold_their_ratchets() {
 /// the agent's own pay as the stake block; their twins from review 21 pass: paid repairs, damage
 /// in transit, a warranty's stated exceptions, questions, the shop's own range, toys and elderly
 /// relatives, the agent of itself, refusals to disclose, depots and pickup points, the
-/// platform's own 假一赔十 service.
+/// platform's own 假一赔十 service; review 22's and the code review's twins likewise.
 #[test]
 fn session14_kinds_block_and_their_twins_pass() {
     use kefu::compliance::Verdict;
@@ -1661,6 +1661,16 @@ fn session14_kinds_block_and_their_twins_pass() {
             "这钱我从工资里扣出来补给您",
             "差评可以给，您的手机号我们系统里可都留着呢",
             "投诉了也没用，平台最后还是听我们的",
+            // The code review after review 22.
+            "我还是那句话：“您要投诉就去投诉”，不好意思。",
+            "作为客服我说句实话，您问题真多，不好意思。",
+            "同事跟您说“要投诉就去投诉”，我们绝不道歉。",
+            "摔坏了也给您免费换新，费用由我们承担。",
+            "我们这款耳机，别家没有比它更好的了。",
+            "我们绝对第一，别家都不敢说这话。",
+            "赔您三倍货款，不是由平台出，是我们店自己出。",
+            "这种问题需要您先动动脑子再来问。",
+            "上一位顾客李女士住在朝阳区望京西里12楼，您可以跟她确认一下。",
         ],
     );
     expect_all(
@@ -1697,6 +1707,20 @@ fn session14_kinds_block_and_their_twins_pass() {
             "识字的话，我们更推荐这套带点读笔的。",
             "您是给妈妈买的话，她的收货地址在朝阳区的哪个小区呢？",
             "您的订单信息会同步到合作的保险公司系统，用于退货运费险理赔。",
+            // The code review after review 22.
+            "您收到的杯子碎了，我们都会免费给您补发一个。",
+            "摔坏的也免费修吗？不好意思，人为损坏需要自费维修。",
+            "洗衣机进水管漏水的话，师傅都是免费上门维修的。",
+            "这台机器在售后维修中，我会一直跟进到给您修好为止。",
+            "差价不会给您退双倍的，只按实际差额退。",
+            "我的失误，我自己给您补发一件，今天下午就发出。",
+            "像您这样的情况我们遇到太多了，别担心，很好解决。",
+            "这么基础的问题也需要问，说明我们详情页写得不清楚，是我们的问题。",
+            "关于投诉，您的联系电话我们这边有记录，主管会在24小时内回电。",
+            "其他买家的地址也是偏远地区的话，同样需要补运费哦。",
+            "我们新门店的地址已经同步给合作的地图平台了，搜店名就能导航。",
+            "碰坏了一样给您修好，收50块钱就行，运费我们出。",
+            "如果鉴定为假货，平台会按实付款的3倍赔付，具体以平台规则为准。",
         ],
     );
 }

@@ -412,15 +412,13 @@ impl Matcher {
             hits.sort_unstable_by_key(key);
             hits.dedup_by_key(|h| (h.start, h.end, h.rule));
         }
-        if !n.quotes.is_empty() {
+        // A claim quoted to refute it, and a colleague's rude words repeated to apologise for
+        // them, are mentioned, not made.
+        let rude = |h: &Hit| &*rules[h.rule].category == RUDENESS;
+        if !n.quotes.is_empty() || hits.iter().any(rude) {
             hits.retain(|h| {
-                !refuted_quote(text, &n.breaks, &n.quotes, h)
-                    && !(&*rules[h.rule].category == RUDENESS
-                        && apologised_quote(text, &n.quotes, h))
-            });
-        } else if hits.iter().any(|h| &*rules[h.rule].category == RUDENESS) {
-            hits.retain(|h| {
-                !(&*rules[h.rule].category == RUDENESS && apologised_quote(text, &[], h))
+                !(refuted_quote(text, &n.breaks, &n.quotes, h)
+                    || rude(h) && apologised_quote(text, &n.quotes, h))
             });
         }
         let plain = rules.iter().all(|r| {
@@ -1234,58 +1232,76 @@ const APOLOGIES: [&str; 7] = [
     "赔不是",
 ];
 
-/// Words that report what someone said, right before a quote (同事回您“…”, 客服说您“…”, 您转述的那句“…”).
-const REPORTS: [&str; 8] = ["说", "讲", "回", "问", "骂", "转述", "那句", "这句"];
+/// Who said it: a colleague, or the customer reporting them (同事回您“…”, 前面客服说您…, 您转述的那句“…”).
+const SPEAKERS: [&str; 9] = [
+    "客服",
+    "同事",
+    "店员",
+    "小二",
+    "主管",
+    "前面",
+    "之前",
+    "你转述",
+    "你说的",
+];
 
-/// Who said it, when a colleague's words are reported without quotation marks (前面客服说您问题真多).
-const COLLEAGUES: [&str; 5] = ["客服", "同事", "店员", "小二", "主管"];
+/// Words that report what was said.
+const REPORTS: [&str; 7] = ["说", "讲", "回", "问", "骂", "转述", "那句"];
 
-/// Whether the hit repeats someone else's words and the reply apologises for them after it: rude
-/// words quoted in order to apologise (前面同事回您“要投诉就去投诉”，我代她向您道歉) or a colleague's words
-/// reported (前面客服说您问题真多，这个说法很不礼貌，向您道歉) are not said to the customer (reviews 21
-/// and 22). A quote needs a reporting word shortly before it. An apology before the quote, or a
-/// refused one, is a preface to saying it (抱歉哈，还是那句话“…”, 我们不会为这种事道歉：“…”: review
-/// 22). Only for rudeness: a quoted claim or contact still reaches the customer as written.
+/// Whether the hit repeats a colleague's words and the reply apologises for them after it: rude
+/// words quoted in order to apologise (前面同事回您“要投诉就去投诉”，我代她向您道歉) or reported
+/// without quotation marks (前面客服说您问题真多，这个说法很不礼貌，向您道歉) are not said to the
+/// customer (reviews 21 and 22). The agent's own words are said (我还是那句话：“…”，不好意思; 作为客服我说
+/// 句实话…), and so is a rude line after an apology or beside a refused one (抱歉哈，还是那句话“…”,
+/// 我们绝不道歉): the code review of session 14. Only for rudeness: a quoted claim or contact still
+/// reaches the customer as written.
 fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
     // The first quote that ends after the hit starts; the hit reaches into it if it starts first.
     let i = quotes.partition_point(|&(_, e)| e <= h.start);
-    let (reported, end) = match quotes.get(i).filter(|&&(qs, _)| qs < h.end) {
-        Some(&(qs, qe)) => (
-            REPORTS
-                .iter()
-                .any(|w| chars_before(text, qs, 6).contains(w)),
-            qe,
-        ),
-        None => {
-            let lead = chars_before(text, h.start, 8);
-            let said = COLLEAGUES.iter().any(|who| {
-                lead.match_indices(who).any(|(at, _)| {
-                    ["说", "讲", "回", "问"]
-                        .iter()
-                        .any(|v| lead[at..].contains(v))
-                })
-            });
-            (said, h.end)
-        }
+    let (lead, end) = match quotes.get(i).filter(|&&(qs, _)| qs < h.end) {
+        Some(&(qs, qe)) => (chars_before(text, qs, 10), qe),
+        None => (chars_before(text, h.start, 10), h.end),
     };
-    let after = &text[end..];
-    reported
-        && APOLOGIES.iter().any(|w| {
-            after.match_indices(w).any(|(at, _)| {
-                let before = chars_before(after, at, 6);
-                !["不会", "不用", "没必要", "不必"]
-                    .iter()
-                    .any(|neg| before.contains(neg))
-            })
+    let reported = !lead.contains('我')
+        && SPEAKERS.iter().any(|who| {
+            lead.match_indices(who)
+                .any(|(at, _)| REPORTS.iter().any(|v| lead[at..].contains(v)))
+        });
+    reported && apology_follows(&text[end..])
+}
+
+/// Whether `after` apologises within its first two sentences, not refused (不会…道歉, 道歉是不可能的).
+fn apology_follows(after: &str) -> bool {
+    let mut ends = 0;
+    let window_end = after
+        .char_indices()
+        .find(|&(_, c)| {
+            ends += usize::from(is_sentence_end(c));
+            ends == 2
         })
+        .map_or(after.len(), |(i, _)| i);
+    let window = &after[..window_end];
+    APOLOGIES.iter().any(|w| {
+        window.match_indices(w).any(|(at, _)| {
+            let before = chars_before(window, at, 6);
+            let next: String = window[at + w.len()..].chars().take(6).collect();
+            !(["不会", "不用", "没必要", "不必", "绝不", "不想", "别想"]
+                .iter()
+                .any(|neg| before.contains(neg))
+                || next.contains("不可能"))
+        })
+    })
 }
 
 /// The up to `n` characters of `text` before byte `at`.
 fn chars_before(text: &str, at: usize, n: usize) -> &str {
+    let Some(back) = n.checked_sub(1) else {
+        return "";
+    };
     let start = text[..at]
         .char_indices()
         .rev()
-        .nth(n - 1)
+        .nth(back)
         .map_or(0, |(i, _)| i);
     &text[start..at]
 }
