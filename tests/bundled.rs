@@ -129,7 +129,6 @@ fn check_stops_quietly_when_the_reader_closes_the_pipe() {
 /// exit code of the work itself.
 #[test]
 fn eval_and_index_stay_quiet_when_stdout_is_closed() {
-    use std::process::Stdio;
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = dir.path().join("cases.jsonl");
     std::fs::write(
@@ -143,30 +142,33 @@ fn eval_and_index_stay_quiet_when_stdout_is_closed() {
         &["index"],
     ];
     for args in runs {
-        // The read end is gone before kefu starts: its first write finds the pipe closed.
-        let (reader, writer) = std::io::pipe().expect("pipe");
-        drop(reader);
-        let out = kefu(dir.path())
-            .args(args)
-            .stdout(writer)
-            .stderr(Stdio::piped())
-            .output()
-            .expect("kefu runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (code, stderr) = with_stdout_closed(dir.path(), args);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
     }
     // The one-time token is the exception: lost in a closed pipe, the command fails.
+    let (code, stderr) = with_stdout_closed(
+        dir.path(),
+        &["token", "new", "--user", "lin", "--role", "agent"],
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the token"), "{stderr}");
+}
+
+/// Runs kefu with `args` in `dir`, its stdout a pipe whose read end is gone before kefu starts
+/// (so its first write finds the pipe closed); the exit code and stderr.
+fn with_stdout_closed(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let out = kefu(dir.path())
-        .args(["token", "new", "--user", "lin", "--role", "agent"])
+    let out = kefu(dir)
+        .args(args)
         .stdout(writer)
-        .stderr(Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .expect("kefu runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot write the token"), "{stderr}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -133,7 +133,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Converts nondecreasing byte offsets to character offsets in one pass over the text.
