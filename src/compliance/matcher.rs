@@ -1233,17 +1233,10 @@ const APOLOGIES: [&str; 7] = [
 ];
 
 /// Who said it: a colleague, or the customer reporting them (同事回您“…”, 前面客服说您…, 您转述的那句“…”).
-const SPEAKERS: [&str; 9] = [
-    "客服",
-    "同事",
-    "店员",
-    "小二",
-    "主管",
-    "前面",
-    "之前",
-    "你转述",
-    "你说的",
-];
+const SPEAKERS: [&str; 6] = ["客服", "同事", "店员", "小二", "主管", "你转述"];
+
+/// The agent as the speaker (我还是那句话, 我跟您说): its own words, said again.
+const OWN_WORDS: [&str; 6] = ["我还是", "我说", "我讲", "我就说", "我跟你说", "我再说"];
 
 /// Words that report what was said.
 const REPORTS: [&str; 7] = ["说", "讲", "回", "问", "骂", "转述", "那句"];
@@ -1262,7 +1255,7 @@ fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
         Some(&(qs, qe)) => (chars_before(text, qs, 10), qe),
         None => (chars_before(text, h.start, 10), h.end),
     };
-    let reported = !lead.contains('我')
+    let reported = !OWN_WORDS.iter().any(|w| lead.contains(w))
         && SPEAKERS.iter().any(|who| {
             lead.match_indices(who)
                 .any(|(at, _)| REPORTS.iter().any(|v| lead[at..].contains(v)))
@@ -1270,24 +1263,17 @@ fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
     reported && apology_follows(&text[end..])
 }
 
-/// Whether `after` apologises within its first two sentences, not refused (不会…道歉, 道歉是不可能的).
+/// Whether the rest of the reply apologises, not refused in the apology's own clause (我们绝不道歉,
+/// 不会为这种事道歉, 道歉是不可能的); a pledge in an earlier clause (这种事绝不再发生，抱歉) is no refusal.
 fn apology_follows(after: &str) -> bool {
-    let mut ends = 0;
-    let window_end = after
-        .char_indices()
-        .find(|&(_, c)| {
-            ends += usize::from(is_sentence_end(c));
-            ends == 2
-        })
-        .map_or(after.len(), |(i, _)| i);
-    let window = &after[..window_end];
     APOLOGIES.iter().any(|w| {
-        window.match_indices(w).any(|(at, _)| {
-            let before = chars_before(window, at, 6);
-            let next: String = window[at + w.len()..].chars().take(6).collect();
+        after.match_indices(w).any(|(at, _)| {
+            let before = chars_before(after, at, 8);
+            let clause = before.rfind(is_clause_end).map_or(before, |i| &before[i..]);
+            let next: String = after[at + w.len()..].chars().take(6).collect();
             !(["不会", "不用", "没必要", "不必", "绝不", "不想", "别想"]
                 .iter()
-                .any(|neg| before.contains(neg))
+                .any(|neg| clause.contains(neg))
                 || next.contains("不可能"))
         })
     })
