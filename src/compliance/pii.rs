@@ -464,9 +464,9 @@ pub(crate) fn address_spans(text: &str) -> impl Iterator<Item = (usize, usize, b
 
 /// Whether the address at bytes `start..end` is the shop's own: a return address (退货请寄到：
 /// …春晗路12号售后部收), a store or a warehouse (我们的线下门店在…文三路88号), named in the address's
-/// sentence with no person named between the two. Agents send these every
-/// day and they find no customer's household, so the check does not report them (review 21);
-/// redaction still masks them, as it masks every address-like run.
+/// sentence with no person named between the two. Agents send these every day and they find no
+/// customer's household, so the check does not report them (review 21); redaction still masks
+/// them, as it masks every address-like run.
 fn shops_own(text: &str, start: usize, end: usize) -> bool {
     const LEADS: [&str; 24] = [
         "退货地址",
@@ -507,6 +507,8 @@ fn shops_own(text: &str, start: usize, end: usize) -> bool {
         "旗舰店",
         "体验店",
     ];
+    // A person between the lead and the address makes it theirs (那位顾客说门店在附近，她住…: code review).
+    const PEOPLE: [&str; 6] = ["她", "他", "顾客", "买家", "客户", "客人"];
     let before: String = text[..start]
         .chars()
         .rev()
@@ -522,8 +524,6 @@ fn shops_own(text: &str, start: usize, end: usize) -> bool {
         text[start..end].chars().take(12).collect::<String>()
     );
     let after: String = text[end..].trim_start().chars().take(6).collect();
-    // A person between the lead and the address makes it theirs (那位顾客说门店在附近，她住…: code review).
-    const PEOPLE: [&str; 6] = ["她", "他", "顾客", "买家", "客户", "客人"];
     LEADS.iter().any(|w| {
         around
             .rfind(w)
