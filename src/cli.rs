@@ -716,12 +716,9 @@ async fn audit(config: &Config, cmd: AuditCommand) -> Outcome {
                 Some(path) => std::fs::write(&path, &buf).map_err(|e| {
                     Failure::failed(format!("cannot write {}: {e}", path.display()))
                 })?,
-                None => match std::io::stdout().lock().write_all(&buf) {
-                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                        return Err(Failure::failed(format!("cannot write to stdout: {e}")))
-                    }
-                    _ => {}
-                },
+                None => {
+                    stdout_closed(std::io::stdout().lock().write_all(&buf))?;
+                }
             }
             eprintln!("exported {} event(s)", summary.events);
             Ok(ExitCode::SUCCESS)

@@ -653,7 +653,7 @@ fn covered(allows: &[Hit], h: &Hit) -> bool {
 }
 
 /// Up to `window` characters before byte `at`, stopping at a character for which `stop` holds.
-fn text_before(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
+pub(super) fn text_before(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
     let mut start = at;
     for (taken, (i, c)) in text[..at].char_indices().rev().enumerate() {
         if taken >= window || stop(c) {
@@ -664,7 +664,8 @@ fn text_before(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> 
     &text[start..at]
 }
 
-fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
+/// Up to `window` characters from byte `at`, stopping at a character for which `stop` holds.
+pub(super) fn text_after(text: &str, at: usize, window: usize, stop: fn(char) -> bool) -> &str {
     let mut end = at;
     for (taken, (i, c)) in text[at..].char_indices().enumerate() {
         if taken >= window || stop(c) {
@@ -1252,8 +1253,8 @@ fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
     // The first quote that ends after the hit starts; the hit reaches into it if it starts first.
     let i = quotes.partition_point(|&(_, e)| e <= h.start);
     let (lead, end) = match quotes.get(i).filter(|&&(qs, _)| qs < h.end) {
-        Some(&(qs, qe)) => (chars_before(text, qs, 10), qe),
-        None => (chars_before(text, h.start, 10), h.end),
+        Some(&(qs, qe)) => (text_before(text, qs, 10, |_| false), qe),
+        None => (text_before(text, h.start, 10, |_| false), h.end),
     };
     let reported = !OWN_WORDS.iter().any(|w| lead.contains(w))
         && SPEAKERS.iter().any(|who| {
@@ -1268,28 +1269,14 @@ fn apologised_quote(text: &str, quotes: &[(usize, usize)], h: &Hit) -> bool {
 fn apology_follows(after: &str) -> bool {
     APOLOGIES.iter().any(|w| {
         after.match_indices(w).any(|(at, _)| {
-            let before = chars_before(after, at, 8);
-            let clause = before.rfind(is_clause_end).map_or(before, |i| &before[i..]);
-            let next: String = after[at + w.len()..].chars().take(6).collect();
+            let clause = text_before(after, at, 8, is_clause_end);
+            let next = text_after(after, at + w.len(), 6, |_| false);
             !(["不会", "不用", "没必要", "不必", "绝不", "不想", "别想"]
                 .iter()
                 .any(|neg| clause.contains(neg))
                 || next.contains("不可能"))
         })
     })
-}
-
-/// The up to `n` characters of `text` before byte `at`.
-fn chars_before(text: &str, at: usize, n: usize) -> &str {
-    let Some(back) = n.checked_sub(1) else {
-        return "";
-    };
-    let start = text[..at]
-        .char_indices()
-        .rev()
-        .nth(back)
-        .map_or(0, |(i, _)| i);
-    &text[start..at]
 }
 
 /// Where the clause holding byte `at` starts: after the last clause punctuation before it, or

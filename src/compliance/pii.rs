@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
+use super::matcher::{text_after, text_before};
 use super::normalize::{digit_value, is_number_separator};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -509,21 +510,12 @@ fn shops_own(text: &str, start: usize, end: usize) -> bool {
     ];
     // A person between the lead and the address makes it theirs (那位顾客说门店在附近，她住…: code review).
     const PEOPLE: [&str; 6] = ["她", "他", "顾客", "买家", "客户", "客人"];
-    let before: String = text[..start]
-        .chars()
-        .rev()
-        .take_while(|&c| !matches!(c, '。' | '！' | '？' | '!' | '?' | '\n'))
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let before = text_before(text, start, 12, |c| {
+        matches!(c, '。' | '！' | '？' | '!' | '?' | '\n')
+    });
     // The run may have taken the lead in (门店在杭州市… is one run of units).
-    let around = format!(
-        "{before}{}",
-        text[start..end].chars().take(12).collect::<String>()
-    );
-    let after: String = text[end..].trim_start().chars().take(6).collect();
+    let around = [before, text_after(&text[..end], start, 12, |_| false)].concat();
+    let after = text[end..].trim_start();
     LEADS.iter().any(|w| {
         around
             .rfind(w)
